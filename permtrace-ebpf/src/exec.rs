@@ -1,0 +1,156 @@
+//! Exec events: successful execs from `sched_process_exec` (kernel memory, reliable even
+//! though the caller's memory is gone), failed ones from the syscall's exit.
+
+use aya_ebpf::{
+    helpers::generated::bpf_get_current_task, macros::btf_tracepoint,
+    programs::BtfTracePointContext,
+};
+use permtrace_common::{
+    event::{EventKind, ExecEvent, flags},
+    limits::{ARGV_CAP, FAILED_EXEC_ARG_CAP, FAILED_EXEC_ARGS, PATH_CAP},
+    maps::Stat,
+    syscalls::{AT_FDCWD, NO_ARG},
+};
+
+use crate::{
+    emit::{bump, header, send},
+    globals::OFFSETS,
+    mem::{kernel, kernel_str, put, scratch, user, user_bytes, user_str},
+    syscalls::arg,
+    tree,
+};
+
+const TAIL: usize = ExecEvent::TAIL;
+const ARGV_AT: usize = TAIL + PATH_CAP;
+
+#[btf_tracepoint(function = "sched_process_exec")]
+pub fn sched_exec(ctx: BtfTracePointContext) -> u32 {
+    let hdr = header(EventKind::Exec, 0, 0);
+    if !tree::is_tracked(hdr.tgid) {
+        return 0;
+    }
+    let old_pid: i32 = ctx.arg(1);
+    let bprm: u64 = ctx.arg(2);
+    let off = OFFSETS.load();
+    let Some(s) = scratch() else { return 0 };
+    let buf = &mut s.buf;
+    let mut hdr = hdr;
+
+    let filename = kernel::<u64>(bprm, off.bprm_filename).unwrap_or(0);
+    let filename_len = kernel_str(filename, &mut buf[TAIL..TAIL + PATH_CAP]).unwrap_or_else(|| {
+        hdr.flags |= flags::PATH_FAULT;
+        0
+    });
+
+    // The new image's argument block: written by the kernel a moment ago, so resident.
+    // SAFETY: no arguments; returns the current task pointer.
+    let task = unsafe { bpf_get_current_task() };
+    let mm = kernel::<u64>(task, off.task_mm).unwrap_or(0);
+    let start = kernel::<u64>(mm, off.mm_arg_start).unwrap_or(0);
+    let end = kernel::<u64>(mm, off.mm_arg_end).unwrap_or(0);
+    let mut argv_len = 0usize;
+    if end > start {
+        let mut n = (end - start) as usize;
+        if n > ARGV_CAP {
+            n = ARGV_CAP;
+            hdr.flags |= flags::ARGV_TRUNCATED;
+        }
+        if n > 0 && n <= ARGV_CAP && user_bytes(start, &mut buf[ARGV_AT..ARGV_AT + n]) {
+            argv_len = n;
+        } else {
+            hdr.flags |= flags::ARGV_FAULT;
+            bump(Stat::ReadFault);
+        }
+    }
+
+    let size = ARGV_AT + argv_len;
+    hdr.size = size as u32;
+    let ev = ExecEvent {
+        hdr,
+        old_tid: old_pid as u32,
+        dirfd: AT_FDCWD,
+        at_flags: 0,
+        filename_len: filename_len as u16,
+        argv_len: argv_len as u16,
+    };
+    put(buf, 0, ev);
+    send(buf, size);
+    0
+}
+
+/// A failed execve/execveat: its filename and the first arguments, read from the caller's
+/// memory, which still exists because the exec failed.
+#[inline(always)]
+pub fn failed_exec(
+    nr: u32,
+    args: &[u64; 6],
+    ret: i64,
+    dirfd_arg: u8,
+    path_arg: u8,
+    argv_arg: u8,
+    flags_arg: u8,
+) {
+    let Some(s) = scratch() else { return };
+    let buf = &mut s.buf;
+    let kind = EventKind::ExecFailed;
+    let mut hdr = header(kind, nr, ret);
+
+    let filename_len = user_str(arg(args, path_arg), &mut buf[TAIL..TAIL + PATH_CAP])
+        .unwrap_or_else(|| {
+            hdr.flags |= flags::PATH_FAULT;
+            0
+        });
+
+    // argv[i] pointers, each string copied right after the previous one.
+    let argv = arg(args, argv_arg);
+    let mut used = 0usize;
+    let mut i = 0usize;
+    while i < FAILED_EXEC_ARGS {
+        let Some(p) = user::<u64>(argv + 8 * i as u64) else {
+            break;
+        };
+        if p == 0 {
+            break;
+        }
+        // Keep the write window inside the argv area whatever `used` is (verifier bound).
+        if used > ARGV_CAP - FAILED_EXEC_ARG_CAP {
+            hdr.flags |= flags::ARGV_TRUNCATED;
+            break;
+        }
+        let at = ARGV_AT + used;
+        match user_str(p, &mut buf[at..at + FAILED_EXEC_ARG_CAP]) {
+            Some(n) => used += n + 1, // keep the NUL as the separator
+            None => {
+                hdr.flags |= flags::ARGV_FAULT;
+                break;
+            }
+        }
+        i += 1;
+    }
+    if i == FAILED_EXEC_ARGS {
+        hdr.flags |= flags::ARGV_TRUNCATED;
+    }
+
+    let size = ARGV_AT + used;
+    hdr.size = size as u32;
+    let dirfd = if dirfd_arg == NO_ARG {
+        AT_FDCWD
+    } else {
+        arg(args, dirfd_arg) as i32
+    };
+    let at_flags = if flags_arg == NO_ARG {
+        0
+    } else {
+        arg(args, flags_arg) as u32
+    };
+    let ev = ExecEvent {
+        hdr,
+        old_tid: 0,
+        dirfd,
+        at_flags,
+        filename_len: filename_len as u16,
+        argv_len: used as u16,
+    };
+    put(buf, 0, ev);
+    send(buf, size);
+}

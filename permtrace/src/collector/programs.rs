@@ -1,0 +1,163 @@
+//! Which program each traced process is running, and where it is in its life.
+
+use std::collections::HashMap;
+
+use super::stats::Context;
+use crate::{
+    access::{Access, classify},
+    capture::Program,
+    event::PathCall,
+    node_args::{NodeCommand, is_node_exe, parse_node_argv},
+    pathbytes::PathBytes,
+};
+
+/// Beyond this many distinct programs, new ones are told apart by executable only, so a
+/// service that spawns `sh -c "<unique command>"` forever cannot grow the capture forever.
+const MAX_PROGRAMS: usize = 2048;
+const MAX_PIDS: usize = 8;
+
+#[derive(Clone, Copy, Debug, Default)]
+struct ProcEntry {
+    program: Option<u32>,
+    /// A Node process has read a JavaScript (or JSON) file: its own code is running.
+    reached_main: bool,
+}
+
+#[derive(Default)]
+pub struct Programs {
+    by_key: HashMap<(PathBytes, Vec<PathBytes>), u32>,
+    list: Vec<Program>,
+    procs: HashMap<u32, ProcEntry>,
+    processes_seen: u64,
+}
+
+impl Programs {
+    pub fn load(&mut self, programs: &[Program]) {
+        for p in programs {
+            self.by_key.insert((p.exe.clone(), p.argv.clone()), p.id);
+            self.processes_seen += p.processes;
+        }
+        self.list = programs.to_vec();
+        self.list.sort_by_key(|p| p.id);
+    }
+
+    /// A successful exec: the process now runs `exe argv`. Returns the program id.
+    pub fn exec(&mut self, tgid: u32, exe: &PathBytes, argv: &[PathBytes], now: u64) -> u32 {
+        let parent = self.procs.get(&tgid).and_then(|p| p.program);
+        if !self.procs.contains_key(&tgid) {
+            self.processes_seen += 1;
+        }
+        let argv = if self.list.len() >= MAX_PROGRAMS
+            && !self.by_key.contains_key(&(exe.clone(), argv.to_vec()))
+        {
+            vec![PathBytes::from("…")]
+        } else {
+            argv.to_vec()
+        };
+        let key = (exe.clone(), argv);
+        let id = match self.by_key.get(&key) {
+            Some(&id) => id,
+            None => {
+                let id = self.list.len() as u32;
+                self.list.push(Program {
+                    id,
+                    exe: exe.clone(),
+                    argv: key.1.clone(),
+                    is_node: is_node_exe(exe),
+                    parent,
+                    processes: 0,
+                    pids: Vec::new(),
+                    first_seen_ms: now,
+                });
+                self.by_key.insert(key, id);
+                id
+            }
+        };
+        let p = &mut self.list[id as usize];
+        p.processes += 1;
+        if p.pids.len() < MAX_PIDS && !p.pids.contains(&tgid) {
+            p.pids.push(tgid);
+        }
+        self.procs.insert(
+            tgid,
+            ProcEntry {
+                program: Some(id),
+                reached_main: false,
+            },
+        );
+        id
+    }
+
+    pub fn fork(&mut self, parent: u32, child: u32) {
+        let entry = self.procs.get(&parent).copied().unwrap_or_default();
+        self.procs.insert(child, entry);
+        self.processes_seen += 1;
+        if let Some(id) = entry.program {
+            let p = &mut self.list[id as usize];
+            p.processes += 1;
+            if p.pids.len() < MAX_PIDS {
+                p.pids.push(child);
+            }
+        }
+    }
+
+    pub fn exit(&mut self, tgid: u32) {
+        self.procs.remove(&tgid);
+    }
+
+    pub fn program_of(&self, tgid: u32) -> Option<u32> {
+        self.procs.get(&tgid).and_then(|p| p.program)
+    }
+
+    pub fn context(&self, tgid: u32) -> Context {
+        let entry = self.procs.get(&tgid).copied().unwrap_or_default();
+        let is_node = entry
+            .program
+            .is_some_and(|id| self.list[id as usize].is_node);
+        Context {
+            program: entry.program,
+            before_main: is_node && !entry.reached_main,
+            in_resolver: false,
+        }
+    }
+
+    /// The context of an exec: attributed to the program that called it.
+    pub fn context_for(&self, program: u32, _tgid: u32) -> Context {
+        Context {
+            program: Some(program),
+            before_main: false,
+            in_resolver: false,
+        }
+    }
+
+    /// Notes a successful open: reading a script means the Node process is past start-up.
+    pub fn saw_open(&mut self, tgid: u32, path: &PathBytes, call: &PathCall) {
+        let Some(entry) = self.procs.get_mut(&tgid) else {
+            return;
+        };
+        if entry.reached_main || classify(call).0 != Access::Read {
+            return;
+        }
+        let name = path.file_name();
+        if [&b".js"[..], b".mjs", b".cjs", b".json"]
+            .iter()
+            .any(|ext| name.ends_with(ext))
+        {
+            entry.reached_main = true;
+        }
+    }
+
+    /// The executable and parsed command line of a Node process.
+    pub fn node_command(&self, tgid: u32) -> Option<(PathBytes, NodeCommand)> {
+        let p = &self.list[self.program_of(tgid)? as usize];
+        p.is_node.then(|| (p.exe.clone(), parse_node_argv(&p.argv)))
+    }
+
+    pub fn processes_seen(&self) -> u64 {
+        self.processes_seen
+    }
+
+    pub fn to_records(&self) -> Vec<Program> {
+        self.list.clone()
+    }
+}

@@ -1,0 +1,37 @@
+//! The short summary printed when a capture ends.
+
+use crate::capture::Capture;
+
+pub fn print_summary(cap: &Capture, what: &str, seconds: f64) {
+    let hosts = cap.network.len();
+    let spawns = cap.spawns.iter().filter(|s| s.program.is_some()).count();
+    eprintln!(
+        "permtrace: traced {what} for {seconds:.1}s: {} events, {} processes, {} unique paths, \
+         {} endpoints, {} programs spawned, {} dropped",
+        cap.stats.events,
+        cap.stats.processes,
+        cap.files.len(),
+        hosts,
+        spawns,
+        cap.stats.lost()
+    );
+    if cap.stats.lost() > 0 {
+        eprintln!(
+            "permtrace: WARNING: {} events were lost (ring buffer full: {}, in-flight table full: \
+             {}, untracked processes: {}, undecodable: {}); the capture is INCOMPLETE. A larger \
+             --ring-bytes helps.",
+            cap.stats.lost(),
+            cap.stats.kernel.ring_full,
+            cap.stats.kernel.inflight_full,
+            cap.stats.kernel.tracked_full,
+            cap.stats.decode_errors
+        );
+    }
+    if cap.stats.unresolved_paths > 0 {
+        eprintln!(
+            "permtrace: {} path arguments could not be made absolute; they are kept as given and \
+             marked in capture.json",
+            cap.stats.unresolved_paths
+        );
+    }
+}

@@ -1,0 +1,210 @@
+//! What the kernel reported, as typed values. Produced by [`crate::wire::decode`], consumed
+//! by the resolver and the collector. No path is interpreted here yet.
+
+use crate::pathbytes::PathBytes;
+use permtrace_common::syscalls::nr;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Event {
+    /// `CLOCK_BOOTTIME` nanoseconds.
+    pub ts_ns: u64,
+    pub tgid: u32,
+    pub tid: u32,
+    pub body: Body,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Body {
+    Path(PathCall),
+    Fd(FdCall),
+    Sock(SockCall),
+    Exec(ExecCall),
+    Fork { child: u32 },
+    Exit { status: u32 },
+    Dns(DnsMessage),
+}
+
+/// A path string copied from user memory, with what went wrong copying it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RawPath {
+    pub bytes: PathBytes,
+    /// Longer than the copy buffer: the tail is missing.
+    pub truncated: bool,
+    /// The memory could not be read: `bytes` is empty.
+    pub fault: bool,
+}
+
+impl RawPath {
+    pub fn new(s: &str) -> Self {
+        Self {
+            bytes: PathBytes::from(s),
+            ..Default::default()
+        }
+    }
+
+    /// Whether the bytes are the whole path the program passed.
+    pub fn is_complete(&self) -> bool {
+        !self.truncated && !self.fault
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PathCall {
+    pub nr: u32,
+    pub ret: i64,
+    pub dirfd: i32,
+    pub path: RawPath,
+    pub dirfd2: i32,
+    pub path2: Option<RawPath>,
+    /// `O_*` for opens, `AT_*` for the *at calls, the mode for `access`.
+    pub flags: u64,
+    pub mode: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FdCall {
+    pub nr: u32,
+    pub ret: i64,
+    pub a: i64,
+    pub b: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SockCall {
+    pub nr: u32,
+    pub ret: i64,
+    pub fd: i32,
+    pub domain: u32,
+    pub sock_type: u32,
+    /// Raw `struct sockaddr` bytes (connect, bind, sendto, sendmsg).
+    pub addr: Vec<u8>,
+    pub addr_fault: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExecCall {
+    /// 0 for a successful exec; the negative errno of a failed one.
+    pub ret: i64,
+    pub nr: u32,
+    pub filename: RawPath,
+    pub argv: Vec<PathBytes>,
+    pub argv_truncated: bool,
+    pub dirfd: i32,
+    pub at_flags: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DnsMessage {
+    pub fd: i32,
+    pub sent: bool,
+    pub peer: Vec<u8>,
+    pub payload: Vec<u8>,
+    pub truncated: bool,
+}
+
+/// The name of a syscall permtrace follows.
+pub fn syscall_name(n: u32) -> &'static str {
+    match n {
+        nr::OPEN => "open",
+        nr::STAT => "stat",
+        nr::LSTAT => "lstat",
+        nr::ACCESS => "access",
+        nr::DUP => "dup",
+        nr::DUP2 => "dup2",
+        nr::SOCKET => "socket",
+        nr::CONNECT => "connect",
+        nr::SENDTO => "sendto",
+        nr::RECVFROM => "recvfrom",
+        nr::SENDMSG => "sendmsg",
+        nr::RECVMSG => "recvmsg",
+        nr::BIND => "bind",
+        nr::LISTEN => "listen",
+        nr::EXECVE => "execve",
+        nr::FCNTL => "fcntl",
+        nr::TRUNCATE => "truncate",
+        nr::CHDIR => "chdir",
+        nr::FCHDIR => "fchdir",
+        nr::RENAME => "rename",
+        nr::MKDIR => "mkdir",
+        nr::RMDIR => "rmdir",
+        nr::CREAT => "creat",
+        nr::LINK => "link",
+        nr::UNLINK => "unlink",
+        nr::SYMLINK => "symlink",
+        nr::READLINK => "readlink",
+        nr::CHMOD => "chmod",
+        nr::CHOWN => "chown",
+        nr::LCHOWN => "lchown",
+        nr::UTIME => "utime",
+        nr::STATFS => "statfs",
+        nr::UTIMES => "utimes",
+        nr::INOTIFY_ADD_WATCH => "inotify_add_watch",
+        nr::OPENAT => "openat",
+        nr::MKDIRAT => "mkdirat",
+        nr::FCHOWNAT => "fchownat",
+        nr::FUTIMESAT => "futimesat",
+        nr::NEWFSTATAT => "newfstatat",
+        nr::UNLINKAT => "unlinkat",
+        nr::RENAMEAT => "renameat",
+        nr::LINKAT => "linkat",
+        nr::SYMLINKAT => "symlinkat",
+        nr::READLINKAT => "readlinkat",
+        nr::FCHMODAT => "fchmodat",
+        nr::FACCESSAT => "faccessat",
+        nr::UTIMENSAT => "utimensat",
+        nr::DUP3 => "dup3",
+        nr::RECVMMSG => "recvmmsg",
+        nr::SENDMMSG => "sendmmsg",
+        nr::RENAMEAT2 => "renameat2",
+        nr::EXECVEAT => "execveat",
+        nr::STATX => "statx",
+        nr::OPENAT2 => "openat2",
+        nr::FACCESSAT2 => "faccessat2",
+        nr::FCHMODAT2 => "fchmodat2",
+        _ => "unknown",
+    }
+}
+
+/// The symbolic name of an errno value (positive), for reports; `E<n>` when unknown.
+pub fn errno_name(errno: i64) -> String {
+    let name = match errno {
+        1 => "EPERM",
+        2 => "ENOENT",
+        3 => "ESRCH",
+        4 => "EINTR",
+        5 => "EIO",
+        8 => "ENOEXEC",
+        9 => "EBADF",
+        11 => "EAGAIN",
+        12 => "ENOMEM",
+        13 => "EACCES",
+        14 => "EFAULT",
+        16 => "EBUSY",
+        17 => "EEXIST",
+        18 => "EXDEV",
+        20 => "ENOTDIR",
+        21 => "EISDIR",
+        22 => "EINVAL",
+        24 => "EMFILE",
+        26 => "ETXTBSY",
+        28 => "ENOSPC",
+        30 => "EROFS",
+        36 => "ENAMETOOLONG",
+        39 => "ENOTEMPTY",
+        40 => "ELOOP",
+        61 => "ENODATA",
+        95 => "EOPNOTSUPP",
+        97 => "EAFNOSUPPORT",
+        98 => "EADDRINUSE",
+        99 => "EADDRNOTAVAIL",
+        101 => "ENETUNREACH",
+        104 => "ECONNRESET",
+        110 => "ETIMEDOUT",
+        111 => "ECONNREFUSED",
+        113 => "EHOSTUNREACH",
+        114 => "EALREADY",
+        115 => "EINPROGRESS",
+        _ => return format!("E{errno}"),
+    };
+    name.to_string()
+}

@@ -1,0 +1,98 @@
+//! Per-process state the resolver keeps.
+
+use std::collections::HashMap;
+
+use permtrace_common::syscalls::nr;
+
+use crate::{event::FdCall, pathbytes::PathBytes};
+
+/// What a file descriptor refers to, as far as permtrace saw it being created.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FdTarget {
+    /// Opened by path (`None` when the path itself could not be resolved).
+    Path {
+        path: Option<PathBytes>,
+        cloexec: bool,
+    },
+    /// A socket: not a directory to resolve against.
+    Socket(SocketInfo),
+}
+
+/// What permtrace knows about a socket fd: how it was created and what it was bound to.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SocketInfo {
+    pub domain: u32,
+    pub sock_type: u32,
+    /// Raw address of a successful bind.
+    pub bound: Option<Vec<u8>>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ProcState {
+    /// Current directory; `None` while unknown.
+    pub cwd: Option<PathBytes>,
+    pub fds: HashMap<i32, FdTarget>,
+}
+
+impl ProcState {
+    pub fn with_cwd(cwd: PathBytes) -> Self {
+        Self {
+            cwd: Some(cwd),
+            fds: HashMap::new(),
+        }
+    }
+
+    pub fn fd_path(&self, fd: i32) -> Option<&PathBytes> {
+        match self.fds.get(&fd)? {
+            FdTarget::Path { path, .. } => path.as_ref(),
+            FdTarget::Socket(_) => None,
+        }
+    }
+
+    pub fn socket(&self, fd: i32) -> Option<&SocketInfo> {
+        match self.fds.get(&fd)? {
+            FdTarget::Socket(info) => Some(info),
+            FdTarget::Path { .. } => None,
+        }
+    }
+
+    /// close-on-exec descriptors are gone after a successful exec.
+    pub fn on_exec(&mut self) {
+        self.fds
+            .retain(|_, t| !matches!(t, FdTarget::Path { cloexec: true, .. }));
+    }
+
+    pub fn on_fd_call(&mut self, call: &FdCall) {
+        let (from, to) = match call.nr {
+            nr::FCHDIR => {
+                if call.ret == 0 {
+                    self.cwd = self.fd_path(call.a as i32).cloned();
+                }
+                return;
+            }
+            nr::DUP | nr::FCNTL => (call.a as i32, call.ret as i32),
+            nr::DUP2 | nr::DUP3 => (call.a as i32, call.b as i32),
+            _ => return,
+        };
+        if call.ret < 0 {
+            return;
+        }
+        match self.fds.get(&from).cloned() {
+            Some(FdTarget::Path { path, .. }) => {
+                self.fds.insert(
+                    to,
+                    FdTarget::Path {
+                        path,
+                        cloexec: false,
+                    },
+                );
+            }
+            Some(t) => {
+                self.fds.insert(to, t);
+            }
+            None => {
+                self.fds.remove(&to);
+            }
+        }
+    }
+}

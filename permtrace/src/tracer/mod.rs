@@ -1,0 +1,164 @@
+//! The kernel edge: loads and attaches the eBPF programs, seeds the traced tree, and hands
+//! out the ring buffer and counters. Dropping a [`Tracer`] detaches everything.
+
+mod btf_offsets;
+mod privileges;
+mod programs;
+mod ring;
+
+pub use btf_offsets::{VMLINUX_BTF, kernel_offsets};
+pub use privileges::{PrivilegeError, check_privileges};
+pub use ring::EventRing;
+
+use anyhow::{Context as _, Result};
+use aya::{
+    Ebpf, EbpfLoader, include_bytes_aligned,
+    maps::{HashMap, MapData, PerCpuArray},
+};
+use permtrace_common::{
+    limits,
+    maps::{self as names, Stat},
+};
+
+/// The eBPF object, built by build.rs for this very binary (so kernel and user side agree).
+static OBJECT: &[u8] = include_bytes_aligned!(concat!(env!("OUT_DIR"), "/permtrace"));
+
+#[derive(Clone, Debug)]
+pub struct TracerOptions {
+    /// Ring buffer size in bytes (a power of two, at least a page).
+    pub ring_bytes: u32,
+    /// Unread bytes in the ring before a producer wakes the reader.
+    pub wakeup_bytes: u64,
+}
+
+impl Default for TracerOptions {
+    fn default() -> Self {
+        Self {
+            ring_bytes: limits::DEFAULT_RING_BYTES,
+            wakeup_bytes: limits::DEFAULT_WAKEUP_BYTES,
+        }
+    }
+}
+
+/// Counters kept by the kernel programs, summed over CPUs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct KernelStats {
+    /// Events written to the ring buffer.
+    pub emitted: u64,
+    /// Events lost: ring buffer full.
+    pub ring_full: u64,
+    /// Syscalls lost: in-flight table full.
+    pub inflight_full: u64,
+    /// Processes not followed: tracked table full.
+    pub tracked_full: u64,
+    /// User memory that could not be read (events kept, with the field marked).
+    pub read_faults: u64,
+}
+
+impl KernelStats {
+    /// Events the kernel saw but could not deliver.
+    pub fn dropped(&self) -> u64 {
+        self.ring_full + self.inflight_full + self.tracked_full
+    }
+}
+
+pub struct Tracer {
+    // Keeps programs and links alive; dropped last.
+    _ebpf: Ebpf,
+    tracked: HashMap<MapData, u32, u32>,
+    cgroups: HashMap<MapData, u64, u32>,
+    stats: PerCpuArray<MapData, u64>,
+    ring: Option<EventRing>,
+}
+
+impl Tracer {
+    /// Loads and attaches every program. Fails with an actionable message when privileges,
+    /// BTF or the verifier say no (the verifier's log is part of the error).
+    pub fn start(opts: &TracerOptions, cgroup_mode: bool) -> Result<Tracer> {
+        check_privileges()?;
+        let vmlinux = btf_rs::Btf::from_file(VMLINUX_BTF)
+            .with_context(|| format!("reading the kernel's BTF from {VMLINUX_BTF}"))?;
+        let offsets = kernel_offsets(&vmlinux)?;
+        let btf = aya::Btf::from_sys_fs().context("loading the kernel BTF for tp_btf programs")?;
+
+        let self_tgid = std::process::id();
+        let cgroup_mode = u32::from(cgroup_mode);
+        let mut ebpf = EbpfLoader::new()
+            .btf(Some(&btf))
+            .map_max_entries(names::EVENTS, opts.ring_bytes)
+            .override_global(names::GLOBAL_SELF_TGID, &self_tgid, true)
+            .override_global(names::GLOBAL_OFFSETS, &offsets, true)
+            .override_global(names::GLOBAL_WAKEUP_BYTES, &opts.wakeup_bytes, true)
+            .override_global(names::GLOBAL_CGROUP_MODE, &cgroup_mode, true)
+            .load(OBJECT)
+            .context("loading permtrace's eBPF object into the kernel")?;
+        programs::attach_all(&mut ebpf, &btf)?;
+
+        let tracked = take(&mut ebpf, names::TRACKED)?;
+        let cgroups = take(&mut ebpf, names::CGROUPS)?;
+        let stats = take(&mut ebpf, names::STATS)?;
+        let ring = EventRing::new(
+            ebpf.take_map(names::EVENTS)
+                .context("the eBPF object has no PT_EVENTS map")?,
+        )?;
+        Ok(Tracer {
+            _ebpf: ebpf,
+            tracked,
+            cgroups,
+            stats,
+            ring: Some(ring),
+        })
+    }
+
+    /// Follows `tgid` and, from now on, every process it creates.
+    pub fn track(&mut self, tgid: u32, reason: u32) -> Result<()> {
+        self.tracked
+            .insert(tgid, reason, 0)
+            .with_context(|| format!("adding pid {tgid} to the traced set"))
+    }
+
+    /// Follows every process in the cgroup (v2) with this id.
+    pub fn track_cgroup(&mut self, cgroup_id: u64) -> Result<()> {
+        self.cgroups
+            .insert(cgroup_id, 1, 0)
+            .with_context(|| format!("adding cgroup {cgroup_id} to the traced set"))
+    }
+
+    /// Whether `tgid` is currently in the traced set (it leaves when it exits).
+    pub fn is_tracked(&self, tgid: u32) -> bool {
+        self.tracked.get(&tgid, 0).is_ok()
+    }
+
+    /// The ring buffer; taken once by the event loop.
+    pub fn take_ring(&mut self) -> Option<EventRing> {
+        self.ring.take()
+    }
+
+    pub fn stats(&self) -> Result<KernelStats> {
+        let sum = |s: Stat| -> Result<u64> {
+            Ok(self
+                .stats
+                .get(&(s as u32), 0)
+                .context("reading PT_STATS")?
+                .iter()
+                .sum())
+        };
+        Ok(KernelStats {
+            emitted: sum(Stat::Emitted)?,
+            ring_full: sum(Stat::RingFull)?,
+            inflight_full: sum(Stat::InflightFull)?,
+            tracked_full: sum(Stat::TrackedFull)?,
+            read_faults: sum(Stat::ReadFault)?,
+        })
+    }
+}
+
+fn take<T>(ebpf: &mut Ebpf, name: &str) -> Result<T>
+where
+    T: TryFrom<aya::maps::Map, Error = aya::maps::MapError>,
+{
+    let map = ebpf
+        .take_map(name)
+        .with_context(|| format!("the eBPF object has no {name} map"))?;
+    T::try_from(map).with_context(|| format!("opening map {name}"))
+}
