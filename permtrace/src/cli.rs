@@ -29,6 +29,22 @@ pub enum Command {
     ///
     /// Example: sudo permtrace run --events events.jsonl -- node app.js
     Run(RunArgs),
+    /// Follow running processes (and their future children) or a cgroup, for hours or days.
+    ///
+    /// Example: sudo permtrace attach --pid 4242 --duration 48h -o /var/lib/permtrace/api
+    Attach(AttachArgs),
+    /// Render the draft permission config from a saved capture (no root needed).
+    ///
+    /// Example: permtrace policy permtrace-out/capture.json --node-version 22 --format flags
+    Policy(PolicyCmdArgs),
+    /// Combine captures of the same service (replicas, days) into one.
+    ///
+    /// Example: permtrace merge api-a/capture.json api-b/capture.json -o api-merged
+    Merge(MergeArgs),
+    /// List what a new capture needs that an old one did not; exit 1 when there is any.
+    ///
+    /// Example: permtrace diff baseline/capture.json new/capture.json
+    Diff(DiffArgs),
 }
 
 #[derive(Debug, Args)]
@@ -52,9 +68,108 @@ pub struct RunArgs {
     pub cwd: Option<PathBuf>,
     #[command(flatten)]
     pub kernel: KernelArgs,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
     /// The command to trace.
     #[arg(last = true, required = true, value_name = "COMMAND")]
     pub command: Vec<OsString>,
+}
+
+#[derive(Debug, Args)]
+pub struct AttachArgs {
+    /// Process to follow, with its descendants (repeatable).
+    #[arg(long = "pid", value_name = "PID", required_unless_present = "cgroup")]
+    pub pids: Vec<u32>,
+    /// cgroup v2 directory whose processes are followed (a container or systemd unit).
+    #[arg(long, value_name = "PATH")]
+    pub cgroup: Option<PathBuf>,
+    /// End the capture after this long (e.g. 90s, 30m, 48h).
+    #[arg(long, value_name = "DURATION")]
+    pub duration: Option<String>,
+    /// Directory for capture.json, checkpoints and the drafts.
+    #[arg(
+        short = 'o',
+        long = "out",
+        value_name = "DIR",
+        default_value = "permtrace-out"
+    )]
+    pub out: PathBuf,
+    /// Write every event as one JSON object per line to FILE ("-" for stdout).
+    #[arg(long, value_name = "FILE")]
+    pub events: Option<PathBuf>,
+    /// Write the capture to the output directory this often (e.g. 60s, 5m).
+    #[arg(long, value_name = "DURATION", default_value = "60s")]
+    pub checkpoint_every: String,
+    /// Continue the capture in the output directory instead of starting a new one.
+    #[arg(long)]
+    pub resume: bool,
+    #[command(flatten)]
+    pub kernel: KernelArgs,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+}
+
+/// How drafts are rendered (shared by run, attach and policy).
+#[derive(Debug, Clone, Args)]
+pub struct PolicyArgs {
+    /// Render for this Node.js version (e.g. 22, 24.21.0) instead of the traced binary's.
+    #[arg(long, value_name = "VERSION")]
+    pub node_version: Option<String>,
+    /// Keep paths Node never checks itself (loader, libraries, OpenSSL, DNS files) as grants.
+    #[arg(long)]
+    pub keep_internal: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PolicyCmdArgs {
+    /// A capture.json written by run, attach or merge.
+    #[arg(value_name = "CAPTURE")]
+    pub capture: PathBuf,
+    /// What to print: Node flags, node.config.json, Deno flags and deno.json, the policy as
+    /// JSON, or the human report.
+    #[arg(long, value_enum, default_value = "flags")]
+    pub format: PolicyFormat,
+    /// Also write every rendering into this directory.
+    #[arg(short = 'o', long = "out", value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PolicyFormat {
+    Flags,
+    Config,
+    Deno,
+    Json,
+    Report,
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// Captures to merge.
+    #[arg(value_name = "CAPTURE", required = true, num_args = 2..)]
+    pub captures: Vec<PathBuf>,
+    /// Directory for the merged capture.json and drafts.
+    #[arg(short = 'o', long = "out", value_name = "DIR", required = true)]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The baseline capture.
+    #[arg(value_name = "OLD")]
+    pub old: PathBuf,
+    /// The new capture.
+    #[arg(value_name = "NEW")]
+    pub new: PathBuf,
+    /// Print the differences as JSON.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -103,7 +218,9 @@ mod tests {
         let cli =
             Cli::try_parse_from(["permtrace", "run", "--events", "-", "--", "node", "-e", "1"])
                 .unwrap();
-        let Command::Run(run) = cli.command;
+        let Command::Run(run) = cli.command else {
+            panic!()
+        };
         assert_eq!(run.command, ["node", "-e", "1"]);
         assert_eq!(run.events.unwrap(), PathBuf::from("-"));
         assert_eq!(run.kernel.ring_bytes, 4 << 20);

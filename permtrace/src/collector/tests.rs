@@ -245,5 +245,8 @@ fn resume_continues_counting_from_a_capture() {
         1,
         "the same program is not registered twice"
     );
-    assert_eq!(cap.stats.events, 4, "2 events before the checkpoint, 2 after");
+    assert_eq!(
+        cap.stats.events, 4,
+        "2 events before the checkpoint, 2 after"
+    );
 }

@@ -1,5 +1,9 @@
 //! One module per subcommand; each returns the process exit code.
 
+pub mod attach;
+pub mod diff;
+pub mod merge;
+pub mod policy;
 pub mod run;
 mod summary;
 
@@ -10,5 +14,9 @@ use crate::cli::{Cli, Command};
 pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
         Command::Run(args) => run::run(args),
+        Command::Attach(args) => attach::attach(args),
+        Command::Policy(args) => policy::policy(args),
+        Command::Merge(args) => merge::merge(args),
+        Command::Diff(args) => diff::diff(args),
     }
 }
