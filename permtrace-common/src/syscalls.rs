@@ -14,6 +14,7 @@ pub mod nr {
     pub const DUP2: u32 = 33;
     pub const SOCKET: u32 = 41;
     pub const CONNECT: u32 = 42;
+    pub const ACCEPT: u32 = 43;
     pub const SENDTO: u32 = 44;
     pub const RECVFROM: u32 = 45;
     pub const SENDMSG: u32 = 46;
@@ -53,6 +54,7 @@ pub mod nr {
     pub const FCHMODAT: u32 = 268;
     pub const FACCESSAT: u32 = 269;
     pub const UTIMENSAT: u32 = 280;
+    pub const ACCEPT4: u32 = 288;
     pub const DUP3: u32 = 292;
     pub const RECVMMSG: u32 = 299;
     pub const SENDMMSG: u32 = 307;
@@ -116,6 +118,9 @@ pub enum Class {
     SockAddr,
     /// `listen(fd, backlog)`.
     Listen,
+    /// `accept`/`accept4(fd, addr, addrlen[, flags])`: a connection taken from a listening
+    /// socket (only successful ones are reported).
+    Accept,
     /// `sendto(fd, buf, len, flags, addr, addrlen)`.
     SendTo,
     /// `sendmsg(fd, msghdr, flags)`.
@@ -163,6 +168,7 @@ pub const fn class_of(nr: u32) -> Option<Class> {
         SOCKET => Class::Socket,
         CONNECT | BIND => Class::SockAddr,
         LISTEN => Class::Listen,
+        ACCEPT | ACCEPT4 => Class::Accept,
         SENDTO => Class::SendTo,
         SENDMSG => Class::SendMsg,
         EXECVE => Class::Exec {

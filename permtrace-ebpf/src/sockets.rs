@@ -1,4 +1,4 @@
-//! Events for socket creation, connect, bind, listen and addressed sends.
+//! Events for socket creation, connect, bind, listen, accept and addressed sends.
 
 use permtrace_common::{
     event::{EventKind, SockEvent, flags},
@@ -29,6 +29,10 @@ pub fn sock_exit(nr: u32, class: Class, args: &[u64; 6], ret: i64) {
     };
     // A send without an address goes to the connected peer, already reported by connect.
     if matches!(class, Class::SendTo | Class::SendMsg) && addr == 0 {
+        return;
+    }
+    // A non-blocking server ends every accept loop with EAGAIN: noise, not an access.
+    if matches!(class, Class::Accept) && ret < 0 {
         return;
     }
     let Some(s) = scratch() else { return };

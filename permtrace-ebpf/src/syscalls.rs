@@ -119,9 +119,12 @@ pub fn sys_exit(ctx: BtfTracePointContext) -> u32 {
         Class::Path(a) => files::path_exit(nr, a, args, ret),
         Class::OpenAt2 => files::openat2_exit(args, ret),
         Class::Fd => files::fd_exit(nr, args, ret),
-        Class::Socket | Class::SockAddr | Class::Listen | Class::SendTo | Class::SendMsg => {
-            sockets::sock_exit(nr, class, args, ret)
-        }
+        Class::Socket
+        | Class::SockAddr
+        | Class::Listen
+        | Class::Accept
+        | Class::SendTo
+        | Class::SendMsg => sockets::sock_exit(nr, class, args, ret),
         Class::Exec {
             dirfd,
             path,

@@ -113,6 +113,8 @@ pub fn syscall_name(n: u32) -> &'static str {
         nr::DUP2 => "dup2",
         nr::SOCKET => "socket",
         nr::CONNECT => "connect",
+        nr::ACCEPT => "accept",
+        nr::ACCEPT4 => "accept4",
         nr::SENDTO => "sendto",
         nr::RECVFROM => "recvfrom",
         nr::SENDMSG => "sendmsg",

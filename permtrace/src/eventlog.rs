@@ -23,7 +23,8 @@ pub struct LogLine<'a> {
     pub time_ms: f64,
     pub pid: u32,
     pub tid: u32,
-    /// file, exec, exec_failed, socket, connect, bind, listen, sendto, fd, fork, exit, dns
+    /// file, exec, exec_failed, socket, connect, bind, listen, accept, sendto, fd, fork,
+    /// exit, dns
     pub event: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub syscall: Option<&'static str>,
@@ -154,6 +155,7 @@ pub fn line<'a>(ev: &'a Event, resolved: &'a Resolved, unix_ms: f64) -> LogLine<
                 nr::CONNECT => "connect",
                 nr::BIND => "bind",
                 nr::LISTEN => "listen",
+                nr::ACCEPT | nr::ACCEPT4 => "accept",
                 _ => "sendto",
             };
             l.syscall = Some(syscall_name(call.nr));

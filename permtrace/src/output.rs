@@ -76,6 +76,16 @@ impl OutputDir {
     /// Writes `name` in the directory atomically: readers see the old file or the new one,
     /// never a half-written one, even after a crash.
     pub fn write_atomic(&self, name: &str, bytes: &[u8]) -> Result<PathBuf> {
+        self.write_atomic_with(name, |w| w.write_all(bytes).map_err(Into::into))
+    }
+
+    /// Like [`OutputDir::write_atomic`], with the content written by `fill` (a large capture
+    /// is streamed instead of being built in memory first).
+    pub fn write_atomic_with(
+        &self,
+        name: &str,
+        fill: impl FnOnce(&mut dyn io::Write) -> Result<()>,
+    ) -> Result<PathBuf> {
         if name.contains('/') || name.starts_with('.') || name.is_empty() {
             bail!("invalid output file name {name:?}");
         }
@@ -102,8 +112,8 @@ impl OutputDir {
         // SAFETY: fresh fd.
         let file = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(fd) });
         let result = (|| -> Result<()> {
-            let mut w = io::BufWriter::new(&file);
-            w.write_all(bytes)?;
+            let mut w = io::BufWriter::with_capacity(1 << 16, &file);
+            fill(&mut w)?;
             w.flush()?;
             drop(w);
             file.sync_all()?;

@@ -1,6 +1,9 @@
 //! The capture: everything permtrace observed about a workload, aggregated. It is the input
 //! of every policy renderer, the unit of checkpoints, merges and diffs, and the file users
 //! keep (`capture.json`). Versioned by [`SCHEMA`]; documented in the README.
+//!
+//! Long captures write this without building it (`Collector::write_json`): a field added
+//! here must be added to its view in `collector/stream.rs` too (a test compares the two).
 
 mod io;
 
@@ -115,6 +118,17 @@ pub struct Window {
     pub saw_start: bool,
     /// How the capture ended: "exit", "signal", "duration", "detached", "checkpoint".
     pub ended_by: String,
+    /// Periods inside the window when nothing was traced: permtrace was stopped (killed,
+    /// machine restarted) and the capture was continued later with `attach --resume`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gaps: Vec<Gap>,
+}
+
+/// Unix milliseconds from the last checkpoint before an interruption to the resumed start.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Gap {
+    pub from_ms: u64,
+    pub to_ms: u64,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -204,6 +218,9 @@ pub enum NetOp {
     Bind,
     Listen,
     SendTo,
+    /// Connections accepted on a listening socket; the record's address is the listening
+    /// endpoint (`accept4` as libuv calls it does not name the peer).
+    Accept,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -231,6 +248,10 @@ pub struct NetRecord {
     /// Set when the address could have come from a resolution permtrace did not see.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub name_unknown: bool,
+    /// Found open when permtrace attached (listening or bound sockets, read from procfs):
+    /// the process created it before the capture began.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub before_attach: bool,
     pub stats: AccessStats,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub seen_in: Vec<u32>,

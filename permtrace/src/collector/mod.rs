@@ -8,19 +8,22 @@ mod net;
 mod programs;
 mod spawns;
 mod stats;
+mod stream;
 
 pub use spawns::is_path_search_step;
 
 #[cfg(test)]
 mod tests;
 
-pub use stats::record_access;
+pub use stats::{add_kernel_stats, merge_stats, record_access};
+
+use permtrace_common::syscalls::nr;
 
 use crate::{
-    capture::{Capture, CaptureStats, SCHEMA, Target, ToolInfo, Window},
-    event::{Body, Event},
+    capture::{Capture, CaptureStats, NameRecord, RuntimeUse, SCHEMA, Target, ToolInfo, Window},
+    event::{Body, Event, SockCall},
     pathbytes::PathBytes,
-    resolve::{ProcState, Resolved, Resolver},
+    resolve::{FdTarget, ProcState, Resolved, Resolver},
     tracer::KernelStats,
 };
 
@@ -44,6 +47,20 @@ pub struct ProcessSeed {
     /// Executable and arguments when already running (attach); `None` for the command
     /// `run` starts, whose exec is in the stream.
     pub program: Option<(PathBytes, Vec<PathBytes>)>,
+    /// Its parent, when that is followed too (attach: a descendant found in procfs).
+    pub parent: Option<u32>,
+    /// Socket fds (in `state.fds`, with their bound address) that were listening (stream)
+    /// or bound (datagram) when permtrace attached.
+    pub listening: Vec<i32>,
+}
+
+/// What an earlier part of a resumed capture saw that this collector does not rebuild.
+#[derive(Clone, Debug, Default)]
+struct Prior {
+    kernel: KernelStats,
+    decode_errors: u64,
+    runtime: RuntimeUse,
+    names: Vec<NameRecord>,
 }
 
 pub struct Collector {
@@ -57,6 +74,7 @@ pub struct Collector {
     spawns: spawns::Spawns,
     events: u64,
     unresolved: u64,
+    prior: Prior,
 }
 
 impl Collector {
@@ -72,28 +90,74 @@ impl Collector {
             spawns: spawns::Spawns::default(),
             events: 0,
             unresolved: 0,
+            prior: Prior::default(),
         }
     }
 
-    /// Continues an earlier capture (`--resume`): its aggregates are the starting point.
+    /// Continues an earlier capture (`--resume`): its aggregates, counters (including what
+    /// it lost) and window are the starting point.
     pub fn resume(capture: &Capture, clock: Clock) -> Self {
         let mut c = Self::new(capture.target.clone(), capture.window.clone(), clock);
-        c.programs.load(&capture.programs);
+        c.programs.load(&capture.programs, capture.stats.processes);
         c.files.load(&capture.files);
         c.net.load(&capture.network);
         c.spawns.load(&capture.spawns);
         c.events = capture.stats.events;
         c.unresolved = capture.stats.unresolved_paths;
+        c.prior = Prior {
+            kernel: capture.stats.kernel,
+            decode_errors: capture.stats.decode_errors,
+            runtime: capture.runtime.clone(),
+            names: capture.names.clone(),
+        };
         c
     }
 
     pub fn seed(&mut self, tgid: u32, seed: ProcessSeed, ts_ns: u64) {
+        let now = self.clock.unix_ms(ts_ns);
+        // The state first: the entry script is resolved against the seeded cwd.
+        self.resolver.seed(tgid, seed.state);
         if let Some((exe, argv)) = seed.program {
-            let now = self.clock.unix_ms(ts_ns);
-            self.programs.exec(tgid, &exe, &argv, now);
+            self.programs.seed(tgid, seed.parent, &exe, &argv, now);
             self.note_node(tgid);
         }
-        self.resolver.seed(tgid, seed.state);
+        let ctx = self.programs.context(tgid);
+        for fd in seed.listening {
+            let Some(sock) = self.resolver.process(tgid).and_then(|s| s.socket(fd)) else {
+                continue;
+            };
+            let stream = sock.sock_type & 0xf == libc::SOCK_STREAM as u32;
+            let call = SockCall {
+                nr: if stream { nr::LISTEN } else { nr::BIND },
+                ret: 0,
+                fd,
+                domain: sock.domain,
+                sock_type: sock.sock_type,
+                addr: sock.bound.clone().unwrap_or_default(),
+                addr_fault: false,
+            };
+            self.net.record_before_attach(&call, sock, ctx, now);
+        }
+    }
+
+    /// Whether the collector has state for this process (seeded, or seen forking).
+    pub fn knows(&self, tgid: u32) -> bool {
+        self.resolver.process(tgid).is_some()
+    }
+
+    /// Drops the per-process state of processes that no longer exist (`alive` says which
+    /// do), for when their exit was never seen (lost events, or processes that only ever
+    /// ran inside a traced cgroup): a capture of days must not keep every pid it saw.
+    pub fn forget_gone(&mut self, alive: impl Fn(u32) -> bool) -> usize {
+        let mut gone: Vec<u32> = self.resolver.tgids().chain(self.programs.tgids()).collect();
+        gone.sort_unstable();
+        gone.dedup();
+        gone.retain(|t| !alive(*t));
+        for tgid in &gone {
+            self.resolver.forget(*tgid);
+            self.programs.exit(*tgid);
+        }
+        gone.len()
     }
 
     /// Takes one event into the aggregates; returns how its paths were resolved (for the
@@ -183,6 +247,10 @@ impl Collector {
         self.events
     }
 
+    pub fn window(&self) -> &Window {
+        &self.window
+    }
+
     /// Sizes for a live status line: (unique paths, endpoints, spawn kinds, live processes).
     pub fn sizes(&self) -> (usize, usize, usize, usize) {
         (
@@ -195,6 +263,13 @@ impl Collector {
 
     /// The capture as of now (for checkpoints and the final output).
     pub fn snapshot(&self, kernel: KernelStats, decode_errors: u64) -> Capture {
+        let mut cap = self.snapshot_without_files(kernel, decode_errors);
+        cap.files = self.files.to_records();
+        cap
+    }
+
+    /// Everything but the per-path records, which [`Collector::write_json`] streams.
+    fn snapshot_without_files(&self, kernel: KernelStats, decode_errors: u64) -> Capture {
         Capture {
             schema: SCHEMA.into(),
             tool: ToolInfo {
@@ -205,18 +280,21 @@ impl Collector {
             window: self.window.clone(),
             stats: CaptureStats {
                 events: self.events,
-                kernel,
-                decode_errors,
+                kernel: add_kernel_stats(&self.prior.kernel, &kernel),
+                decode_errors: self.prior.decode_errors + decode_errors,
                 unresolved_paths: self.unresolved,
                 processes: self.programs.processes_seen(),
             },
             programs: self.programs.to_records(),
-            files: self.files.to_records(),
+            files: Vec::new(),
             network: self.net.to_records(),
             spawns: self.spawns.to_records(),
-            runtime: Default::default(),
-            names: Vec::new(),
+            runtime: self.prior.runtime.clone(),
+            names: self.prior.names.clone(),
             sources: Vec::new(),
         }
     }
 }
+
+#[cfg(test)]
+mod attach_tests;

@@ -15,8 +15,15 @@ use crate::{
 type Key = (NetOp, Family, Protocol, String, Option<u16>);
 
 #[derive(Default)]
+struct Entry {
+    loopback: bool,
+    before_attach: bool,
+    stats: AccessStats,
+}
+
+#[derive(Default)]
 pub struct Net {
-    map: HashMap<Key, (bool, AccessStats)>,
+    map: HashMap<Key, Entry>,
 }
 
 impl Net {
@@ -26,31 +33,55 @@ impl Net {
                 continue;
             };
             let key = (op, family, proto, r.address.clone(), r.port);
-            let entry = self
-                .map
-                .entry(key)
-                .or_insert((r.loopback, AccessStats::default()));
-            merge_stats(&mut entry.1, &r.stats);
+            let entry = self.map.entry(key).or_insert(Entry {
+                loopback: r.loopback,
+                ..Default::default()
+            });
+            entry.before_attach |= r.before_attach;
+            merge_stats(&mut entry.stats, &r.stats);
         }
     }
 
     /// `sock` is what was known about the fd before this call.
     pub fn record(&mut self, call: &SockCall, sock: Option<&SocketInfo>, ctx: Context, now: u64) {
+        if let Some(entry) = self.entry(call, sock) {
+            record_access(&mut entry.stats, call.ret, ctx, now);
+        }
+    }
+
+    /// A socket found listening (or bound) when permtrace attached: `call` is the listen or
+    /// bind that must have happened before.
+    pub fn record_before_attach(
+        &mut self,
+        call: &SockCall,
+        sock: &SocketInfo,
+        ctx: Context,
+        now: u64,
+    ) {
+        if let Some(entry) = self.entry(call, Some(sock)) {
+            entry.before_attach = true;
+            record_access(&mut entry.stats, call.ret, ctx, now);
+        }
+    }
+
+    fn entry(&mut self, call: &SockCall, sock: Option<&SocketInfo>) -> Option<&mut Entry> {
         let op = match call.nr {
             nr::CONNECT => NetOp::Connect,
             nr::BIND => NetOp::Bind,
             nr::LISTEN => NetOp::Listen,
             nr::SENDTO | nr::SENDMSG => NetOp::SendTo,
-            _ => return,
+            nr::ACCEPT | nr::ACCEPT4 => NetOp::Accept,
+            _ => return None,
         };
-        let raw = if op == NetOp::Listen {
+        // Listen and accept name no address: they act on the socket's bound one.
+        let raw = if matches!(op, NetOp::Listen | NetOp::Accept) {
             sock.and_then(|s| s.bound.as_deref())
         } else {
             Some(call.addr.as_slice())
         };
         let addr = raw.and_then(SockAddr::parse);
         if matches!(addr, Some(SockAddr::Other(0))) {
-            return; // AF_UNSPEC: a UDP socket dissolving its association, not an endpoint.
+            return None; // AF_UNSPEC: a UDP socket dissolving its association, not an endpoint.
         }
         let family = match &addr {
             Some(a) => a.family(),
@@ -66,8 +97,11 @@ impl Net {
         let entry = self
             .map
             .entry((op, family, protocol, address, port))
-            .or_insert((loopback, AccessStats::default()));
-        record_access(&mut entry.1, call.ret, ctx, now);
+            .or_insert(Entry {
+                loopback,
+                ..Default::default()
+            });
+        Some(entry)
     }
 
     pub fn len(&self) -> usize {
@@ -78,20 +112,19 @@ impl Net {
         let mut out: Vec<NetRecord> = self
             .map
             .iter()
-            .map(
-                |((op, family, protocol, address, port), (loopback, stats))| NetRecord {
-                    op: Some(*op),
-                    family: Some(*family),
-                    protocol: Some(*protocol),
-                    address: address.clone(),
-                    port: *port,
-                    loopback: *loopback,
-                    hostnames: Vec::new(),
-                    name_unknown: false,
-                    stats: stats.clone(),
-                    seen_in: Vec::new(),
-                },
-            )
+            .map(|((op, family, protocol, address, port), e)| NetRecord {
+                op: Some(*op),
+                family: Some(*family),
+                protocol: Some(*protocol),
+                address: address.clone(),
+                port: *port,
+                loopback: e.loopback,
+                hostnames: Vec::new(),
+                name_unknown: false,
+                before_attach: e.before_attach,
+                stats: e.stats.clone(),
+                seen_in: Vec::new(),
+            })
             .collect();
         out.sort_by(|a, b| (a.op, &a.address, a.port).cmp(&(b.op, &b.address, b.port)));
         out

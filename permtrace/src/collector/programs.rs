@@ -32,11 +32,12 @@ pub struct Programs {
 }
 
 impl Programs {
-    pub fn load(&mut self, programs: &[Program]) {
+    /// Starts from an earlier capture's programs and process count (`--resume`).
+    pub fn load(&mut self, programs: &[Program], processes_seen: u64) {
         for p in programs {
             self.by_key.insert((p.exe.clone(), p.argv.clone()), p.id);
-            self.processes_seen += p.processes;
         }
+        self.processes_seen = processes_seen;
         self.list = programs.to_vec();
         self.list.sort_by_key(|p| p.id);
     }
@@ -88,9 +89,42 @@ impl Programs {
         id
     }
 
+    /// A process found running (attach): it is past its start-up, and runs `exe argv`
+    /// since some exec permtrace did not see.
+    pub fn seed(
+        &mut self,
+        tgid: u32,
+        parent: Option<u32>,
+        exe: &PathBytes,
+        argv: &[PathBytes],
+        now: u64,
+    ) {
+        if !self.procs.contains_key(&tgid) {
+            let program = parent.and_then(|p| self.program_of(p));
+            self.procs.insert(
+                tgid,
+                ProcEntry {
+                    program,
+                    reached_main: false,
+                },
+            );
+            self.processes_seen += 1;
+        }
+        self.exec(tgid, exe, argv, now);
+        if let Some(entry) = self.procs.get_mut(&tgid) {
+            entry.reached_main = true;
+        }
+    }
+
     pub fn fork(&mut self, parent: u32, child: u32) {
+        // A child already known was found in procfs when attaching, after this fork: the
+        // stream replays its life from the fork on, but it is one process, not two.
+        let known = self.procs.contains_key(&child);
         let entry = self.procs.get(&parent).copied().unwrap_or_default();
         self.procs.insert(child, entry);
+        if known {
+            return;
+        }
         self.processes_seen += 1;
         if let Some(id) = entry.program {
             let p = &mut self.list[id as usize];
@@ -103,6 +137,11 @@ impl Programs {
 
     pub fn exit(&mut self, tgid: u32) {
         self.procs.remove(&tgid);
+    }
+
+    /// Processes with state.
+    pub fn tgids(&self) -> impl Iterator<Item = u32> + '_ {
+        self.procs.keys().copied()
     }
 
     pub fn program_of(&self, tgid: u32) -> Option<u32> {

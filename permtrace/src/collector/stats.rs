@@ -3,6 +3,7 @@
 use crate::{
     capture::{AccessStats, MAX_BY},
     event::errno_name,
+    tracer::KernelStats,
 };
 
 /// Who did an access, and in which phase of its life.
@@ -68,5 +69,16 @@ pub fn merge_stats(s: &mut AccessStats, other: &AccessStats) {
                 s.by_more += 1;
             }
         }
+    }
+}
+
+/// Kernel counters of two parts of one capture (before and after `--resume`).
+pub fn add_kernel_stats(a: &KernelStats, b: &KernelStats) -> KernelStats {
+    KernelStats {
+        emitted: a.emitted + b.emitted,
+        ring_full: a.ring_full + b.ring_full,
+        inflight_full: a.inflight_full + b.inflight_full,
+        tracked_full: a.tracked_full + b.tracked_full,
+        read_faults: a.read_faults + b.read_faults,
     }
 }

@@ -54,7 +54,7 @@ fn collector_with_root(cwd: &str) -> Collector {
         100,
         ProcessSeed {
             state: ProcState::with_cwd(cwd.into()),
-            program: None,
+            ..Default::default()
         },
         0,
     );
@@ -232,6 +232,7 @@ fn resume_continues_counting_from_a_capture() {
         ProcessSeed {
             state: ProcState::with_cwd("/".into()),
             program: Some(("/usr/bin/node".into(), vec!["node".into(), "s.js".into()])),
+            ..Default::default()
         },
         0,
     );

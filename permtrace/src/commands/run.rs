@@ -99,7 +99,7 @@ pub fn run(args: RunArgs) -> Result<i32> {
         pid,
         ProcessSeed {
             state: ProcState::with_cwd(PathBytes::from(cwd.as_path())),
-            program: None,
+            ..Default::default()
         },
         clock::boot_ns(),
     );

@@ -76,6 +76,16 @@ impl Resolver {
         self.procs.get(&tgid)
     }
 
+    /// Processes with state.
+    pub fn tgids(&self) -> impl Iterator<Item = u32> + '_ {
+        self.procs.keys().copied()
+    }
+
+    /// Drops a process whose exit was not seen.
+    pub fn forget(&mut self, tgid: u32) {
+        self.procs.remove(&tgid);
+    }
+
     /// Number of processes with state (for memory accounting in long captures).
     pub fn len(&self) -> usize {
         self.procs.len()
@@ -117,6 +127,17 @@ impl Resolver {
                                 domain: call.domain,
                                 sock_type: call.sock_type,
                                 bound: None,
+                            };
+                            s.fds.insert(call.ret as i32, FdTarget::Socket(info));
+                        }
+                        // The connection's socket is of the listening socket's kind.
+                        nr::ACCEPT | nr::ACCEPT4 if call.ret >= 0 => {
+                            let info = match s.fds.get(&call.fd) {
+                                Some(FdTarget::Socket(l)) => SocketInfo {
+                                    bound: None,
+                                    ..l.clone()
+                                },
+                                _ => SocketInfo::default(),
                             };
                             s.fds.insert(call.ret as i32, FdTarget::Socket(info));
                         }
