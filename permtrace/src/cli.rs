@@ -78,14 +78,19 @@ pub struct RunArgs {
 #[derive(Debug, Args)]
 pub struct AttachArgs {
     /// Process to follow, with its descendants (repeatable).
-    #[arg(long = "pid", value_name = "PID", required_unless_present = "cgroup")]
+    #[arg(
+        long = "pid",
+        value_name = "PID",
+        required_unless_present_any = ["cgroup", "resume"]
+    )]
     pub pids: Vec<u32>,
-    /// cgroup v2 directory whose processes are followed (a container or systemd unit).
+    /// cgroup v2 directory whose processes are followed (a container or systemd unit),
+    /// including processes started in it later.
     #[arg(long, value_name = "PATH")]
     pub cgroup: Option<PathBuf>,
-    /// End the capture after this long (e.g. 90s, 30m, 48h).
-    #[arg(long, value_name = "DURATION")]
-    pub duration: Option<String>,
+    /// End the capture after this long (e.g. 90s, 30m, 48h, 1h30m).
+    #[arg(long, value_name = "DURATION", value_parser = crate::units::parse_duration)]
+    pub duration: Option<std::time::Duration>,
     /// Directory for capture.json, checkpoints and the drafts.
     #[arg(
         short = 'o',
@@ -97,10 +102,22 @@ pub struct AttachArgs {
     /// Write every event as one JSON object per line to FILE ("-" for stdout).
     #[arg(long, value_name = "FILE")]
     pub events: Option<PathBuf>,
+    /// Start a new event log file when it reaches this size (e.g. 512M, 1G).
+    #[arg(long, value_name = "BYTES", default_value = "1G", value_parser = crate::units::parse_size)]
+    pub events_max_bytes: u64,
+    /// Rotated event logs to keep (FILE.1 is the newest).
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub events_keep: u32,
     /// Write the capture to the output directory this often (e.g. 60s, 5m).
-    #[arg(long, value_name = "DURATION", default_value = "60s")]
-    pub checkpoint_every: String,
-    /// Continue the capture in the output directory instead of starting a new one.
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "60s",
+        value_parser = crate::units::parse_duration
+    )]
+    pub checkpoint_every: std::time::Duration,
+    /// Continue the capture in the output directory (after permtrace was stopped, killed or
+    /// the machine restarted) instead of starting a new one.
     #[arg(long)]
     pub resume: bool,
     #[command(flatten)]
@@ -230,6 +247,35 @@ mod tests {
     fn run_without_a_command_and_unknown_commands_are_usage_errors() {
         assert!(Cli::try_parse_from(["permtrace", "run"]).is_err());
         assert!(Cli::try_parse_from(["permtrace", "frobnicate"]).is_err());
+    }
+
+    #[test]
+    fn attach_needs_a_target_unless_it_resumes() {
+        assert!(Cli::try_parse_from(["permtrace", "attach"]).is_err());
+        let cli = Cli::try_parse_from(["permtrace", "attach", "--resume"]).unwrap();
+        let Command::Attach(a) = cli.command else {
+            panic!()
+        };
+        assert_eq!(a.checkpoint_every, std::time::Duration::from_secs(60));
+        let cli = Cli::try_parse_from([
+            "permtrace",
+            "attach",
+            "--pid",
+            "1",
+            "--pid",
+            "2",
+            "--duration",
+            "48h",
+        ])
+        .unwrap();
+        let Command::Attach(a) = cli.command else {
+            panic!()
+        };
+        assert_eq!(a.pids, [1, 2]);
+        assert_eq!(a.duration, Some(std::time::Duration::from_secs(48 * 3600)));
+        assert!(
+            Cli::try_parse_from(["permtrace", "attach", "--pid", "1", "--duration", "48"]).is_err()
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! [`capture::Capture`], and the policy renders drafts from a capture.
 
 pub mod access;
+pub mod attach;
 pub mod capture;
 pub mod cli;
 pub mod clock;
@@ -22,4 +23,5 @@ pub mod session;
 pub mod sockaddr;
 pub mod target;
 pub mod tracer;
+pub mod units;
 pub mod wire;

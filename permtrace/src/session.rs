@@ -6,11 +6,16 @@ use tokio::io::{Interest, unix::AsyncFd};
 
 use crate::{
     capture::Capture,
-    collector::{Clock, Collector},
+    collector::{Clock, Collector, ProcessSeed},
+    event::Body,
     eventlog::{EventLog, line},
     tracer::{EventRing, KernelStats, Tracer},
     wire,
 };
+
+/// Describes a process the collector meets for the first time in the stream (attach: read
+/// from procfs). Gets its tgid and whether that first event is its exec.
+pub type Seeder = Box<dyn FnMut(u32, bool) -> ProcessSeed>;
 
 pub struct Session {
     pub tracer: Tracer,
@@ -19,6 +24,7 @@ pub struct Session {
     log: Option<EventLog>,
     pub decode_errors: u64,
     clock: Clock,
+    seeder: Option<Seeder>,
 }
 
 impl Session {
@@ -44,7 +50,14 @@ impl Session {
             log,
             decode_errors: 0,
             clock,
+            seeder: None,
         })
+    }
+
+    /// Processes can enter the traced set without the collector having seen them start
+    /// (a traced cgroup, a fork event lost): `seeder` describes them when they first show up.
+    pub fn set_seeder(&mut self, seeder: Seeder) {
+        self.seeder = Some(seeder);
     }
 
     /// Waits until the kernel wakes the reader (enough data is waiting). The periodic drain
@@ -67,11 +80,19 @@ impl Session {
             log,
             decode_errors,
             clock,
+            seeder,
             ..
         } = self;
         let mut log_error = None;
         let n = ring.get_mut().drain(|record| match wire::decode(record) {
             Ok(ev) => {
+                if let Some(seeder) = seeder.as_mut() {
+                    let exit = matches!(ev.body, Body::Exit { .. });
+                    if !exit && !collector.knows(ev.tgid) {
+                        let seed = seeder(ev.tgid, matches!(ev.body, Body::Exec(_)));
+                        collector.seed(ev.tgid, seed, ev.ts_ns);
+                    }
+                }
                 let resolved = collector.ingest(&ev);
                 if let Some(log) = log.as_mut() {
                     if log_error.is_none() {
@@ -103,6 +124,12 @@ impl Session {
     pub fn capture(&self) -> Capture {
         self.collector
             .snapshot(self.kernel_stats(), self.decode_errors)
+    }
+
+    /// Writes the capture as of now as JSON, streamed from the aggregates (checkpoints).
+    pub fn write_json(&self, out: &mut dyn std::io::Write) -> serde_json::Result<()> {
+        self.collector
+            .write_json(self.kernel_stats(), self.decode_errors, out)
     }
 
     pub fn flush_log(&mut self) -> Result<()> {

@@ -5,7 +5,7 @@ use crate::{
     access::Access,
     capture::{NetOp, Program},
     event::{PathCall, RawPath},
-    resolve::SocketInfo,
+    resolve::{FdTarget, SocketInfo},
 };
 use permtrace_common::syscalls::AT_FDCWD;
 

@@ -23,7 +23,7 @@ use crate::{
     capture::{Capture, CaptureStats, NameRecord, RuntimeUse, SCHEMA, Target, ToolInfo, Window},
     event::{Body, Event, SockCall},
     pathbytes::PathBytes,
-    resolve::{FdTarget, ProcState, Resolved, Resolver},
+    resolve::{ProcState, Resolved, Resolver},
     tracer::KernelStats,
 };
 

@@ -59,8 +59,11 @@ impl Net {
         now: u64,
     ) {
         if let Some(entry) = self.entry(call, Some(sock)) {
+            // Found again (a resumed capture attaching anew): still one listen, not two.
+            if entry.stats.count == 0 {
+                record_access(&mut entry.stats, call.ret, ctx, now);
+            }
             entry.before_attach = true;
-            record_access(&mut entry.stats, call.ret, ctx, now);
         }
     }
 

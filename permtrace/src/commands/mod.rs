@@ -3,10 +3,12 @@
 pub mod attach;
 pub mod diff;
 pub mod merge;
+mod outputs;
 pub mod policy;
 pub mod run;
 mod summary;
 
+pub use outputs::write_capture_and_drafts;
 pub use summary::print_summary;
 
 use crate::cli::{Cli, Command};

@@ -24,7 +24,7 @@ use crate::{
 };
 
 /// Environment variables that make Node read files natively or change its options.
-const NODE_ENV: &[&str] = &[
+pub(crate) const NODE_ENV: &[&str] = &[
     "NODE_OPTIONS",
     "NODE_EXTRA_CA_CERTS",
     "SSL_CERT_FILE",

@@ -7,4 +7,4 @@ mod user;
 
 pub use signals::{SignalSource, Signals};
 pub use spawn::{ExecOutcome, PausedChild, SpawnSpec, exit_code_of, wait_nohang};
-pub use user::{TargetUser, resolve_user};
+pub use user::{TargetUser, resolve_user, user_by_uid};

@@ -36,6 +36,12 @@ pub fn resolve_user(explicit: Option<&str>) -> Result<Option<TargetUser>> {
     Ok(Some(user))
 }
 
+/// The account of a uid (attach: the owner of a running process); `None` when no account
+/// has it (a container's user, say).
+pub fn user_by_uid(uid: u32) -> Option<TargetUser> {
+    lookup(Lookup::Uid(uid)).ok()
+}
+
 enum Lookup<'a> {
     Name(&'a str),
     Uid(u32),

@@ -124,6 +124,18 @@ impl Tracer {
             .with_context(|| format!("adding cgroup {cgroup_id} to the traced set"))
     }
 
+    /// Stops following `tgid` (a process that is gone but whose exit was never seen).
+    pub fn untrack(&mut self, tgid: u32) -> Result<()> {
+        self.tracked
+            .remove(&tgid)
+            .with_context(|| format!("removing pid {tgid} from the traced set"))
+    }
+
+    /// Every tgid in the traced set.
+    pub fn tracked_pids(&self) -> Vec<u32> {
+        self.tracked.keys().filter_map(|k| k.ok()).collect()
+    }
+
     /// Whether `tgid` is currently in the traced set (it leaves when it exits).
     pub fn is_tracked(&self, tgid: u32) -> bool {
         self.tracked.get(&tgid, 0).is_ok()
