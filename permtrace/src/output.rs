@@ -138,6 +138,40 @@ impl OutputDir {
         Ok(self.path.join(name))
     }
 
+    /// Removes temp files that a killed writer left behind (`.NAME.tmp-PID` of a PID that
+    /// no longer runs): a capture killed while checkpointing must not leave its copy there
+    /// for every restart. Returns how many were removed.
+    pub fn remove_stale_temps(&self) -> usize {
+        // The directory as this fd sees it, even if its path was swapped since.
+        let Ok(entries) = std::fs::read_dir(format!("/proc/self/fd/{}", self.fd.as_raw_fd()))
+        else {
+            return 0;
+        };
+        let mut removed = 0;
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let Some(pid) = name
+                .to_str()
+                .filter(|n| n.starts_with('.'))
+                .and_then(|n| n.rsplit_once(".tmp-"))
+                .and_then(|(_, pid)| pid.parse::<u32>().ok())
+            else {
+                continue;
+            };
+            if pid == std::process::id() || Path::new(&format!("/proc/{pid}")).exists() {
+                continue;
+            }
+            let Ok(c) = CString::new(name.as_bytes()) else {
+                continue;
+            };
+            // SAFETY: valid fd and path; unlinkat removes a link itself, never its target.
+            if unsafe { libc::unlinkat(self.fd.as_raw_fd(), c.as_ptr(), 0) } == 0 {
+                removed += 1;
+            }
+        }
+        removed
+    }
+
     /// Opens `name` in the directory for streaming (the event log), never through a symlink.
     pub fn open_stream(&self, name: &str) -> Result<std::fs::File> {
         open_no_follow(self.fd.as_raw_fd(), name, self.owner)
@@ -227,6 +261,22 @@ mod tests {
                 .is_symlink()
         );
         assert_eq!(std::fs::read_to_string(written).unwrap(), "{}");
+    }
+
+    #[test]
+    fn removes_temp_files_of_dead_writers_only() {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = OutputDir::create(tmp.path(), None).unwrap();
+        let mut dead = std::process::Command::new("true").spawn().unwrap();
+        dead.wait().unwrap();
+        let stale = format!(".capture.json.tmp-{}", dead.id());
+        let live = format!(".capture.json.tmp-{}", std::os::unix::process::parent_id());
+        for name in [&stale, &live, &"capture.json".to_string()] {
+            std::fs::write(tmp.path().join(name), "x").unwrap();
+        }
+        assert_eq!(out.remove_stale_temps(), 1);
+        assert!(!tmp.path().join(&stale).exists());
+        assert!(tmp.path().join(&live).exists() && tmp.path().join("capture.json").exists());
     }
 
     #[test]

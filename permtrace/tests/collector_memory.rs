@@ -148,7 +148,7 @@ fn ten_million_events_over_200k_paths_stay_under_200_mib() {
         }
         c.ingest(&ev(server, i, body));
         i += 1;
-        if i % child_every == 0 {
+        if i.is_multiple_of(child_every) {
             let child = next_child;
             next_child = next_child.wrapping_add(1).max(100_000);
             c.ingest(&ev(server, i, Body::Fork { child }));

@@ -96,7 +96,7 @@ impl Watch<'_> {
                 }
             }
             // Sub-cgroups created since (a restarted container's, a unit's new scope).
-            Some((cg, ids)) if seconds % 5 == 0 => {
+            Some((cg, ids)) if seconds.is_multiple_of(5) => {
                 if cg.exists() {
                     follow::follow_cgroup(session, cg, ids)?;
                 }

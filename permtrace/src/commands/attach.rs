@@ -34,12 +34,15 @@ pub fn attach(args: AttachArgs) -> Result<i32> {
     // Files permtrace writes belong to whoever ran sudo, not root.
     let owner = resolve_user(None)?.map(|u| (u.uid, u.gid));
     let out = OutputDir::create(&args.out, owner)?;
+    out.remove_stale_temps();
     let existing = out.path().join("capture.json");
     let previous = if args.resume {
-        Some(load_capture(&existing).context(
+        let prev = load_capture(&existing).context(
             "--resume continues the capture in the output directory, and there is none to \
              continue (give the -o of the interrupted capture)",
-        )?)
+        )?;
+        check_resumable(&prev)?;
+        Some(prev)
     } else {
         if existing.exists() {
             bail!(
@@ -125,10 +128,19 @@ pub fn attach(args: AttachArgs) -> Result<i32> {
     let window = session.collector.window_mut();
     window.ended_at_ms = clock::unix_ms();
     window.ended_by = ending.ended_by().into();
-    if let Some(node) = session.collector.target_mut().node.as_mut() {
-        if node.version.is_none() {
-            node.version = detect_node_version(&node.exe, None);
-        }
+    let user = session.collector.target().user.clone();
+    if let Some(node) = session.collector.target_mut().node.as_mut()
+        && node.version.is_none()
+    {
+        // A Node program started after attach, now perhaps gone: ask the file, as the
+        // followed processes' user.
+        let user = user.filter(|u| u.uid != 0).map(|u| TargetUser {
+            uid: u.uid,
+            gid: u.gid,
+            name: Default::default(),
+            home: None,
+        });
+        node.version = detect_node_version(&node.exe, user.as_ref());
     }
     let capture = session.capture();
     drop(session); // detaches the kernel programs
@@ -140,6 +152,27 @@ pub fn attach(args: AttachArgs) -> Result<i32> {
     }
     std::io::stderr().flush().ok();
     Ok(0)
+}
+
+/// A capture permtrace can continue: one it wrote while tracing (not a merge), whose
+/// program ids are the positions in its list as the collector numbers them.
+fn check_resumable(prev: &Capture) -> Result<()> {
+    if prev.target.mode == Mode::Merged {
+        bail!(
+            "the capture in the output directory is a merge; only a traced capture can be resumed"
+        );
+    }
+    if prev
+        .programs
+        .iter()
+        .enumerate()
+        .any(|(i, p)| p.id != i as u32)
+    {
+        bail!(
+            "the capture in the output directory was edited (its program ids are not 0, 1, 2, …); it cannot be resumed"
+        );
+    }
+    Ok(())
 }
 
 /// The pids and cgroup to follow: as given, or (`--resume` without them) the capture's own.
