@@ -83,34 +83,16 @@ impl Session {
             seeder,
             ..
         } = self;
-        let mut log_error = None;
-        let n = ring.get_mut().drain(|record| match wire::decode(record) {
-            Ok(ev) => {
-                if let Some(seeder) = seeder.as_mut() {
-                    let exit = matches!(ev.body, Body::Exit { .. });
-                    if !exit && !collector.knows(ev.tgid) {
-                        let seed = seeder(ev.tgid, matches!(ev.body, Body::Exec(_)));
-                        collector.seed(ev.tgid, seed, ev.ts_ns);
-                    }
-                }
-                let resolved = collector.ingest(&ev);
-                if let Some(log) = log.as_mut() {
-                    if log_error.is_none() {
-                        let ms = (ev.ts_ns as i128 + clock.boot_to_unix_ns) as f64 / 1e6;
-                        if let Err(e) = log.write(&line(&ev, &resolved, ms)) {
-                            log_error = Some(e);
-                        }
-                    }
-                }
-            }
-            Err(e) => {
-                *decode_errors += 1;
-                log::warn!("undecodable kernel record: {e}");
-            }
-        });
-        if let Some(e) = log_error {
-            return Err(e).context("writing the event log");
-        }
+        let mut sink = Sink {
+            collector,
+            log,
+            decode_errors,
+            clock: *clock,
+            seeder,
+            log_error: None,
+        };
+        let n = ring.get_mut().drain(|record| sink.handle(record));
+        sink.finish()?;
         Ok(n)
     }
 
@@ -127,9 +109,37 @@ impl Session {
     }
 
     /// Writes the capture as of now as JSON, streamed from the aggregates (checkpoints).
-    pub fn write_json(&self, out: &mut dyn std::io::Write) -> serde_json::Result<()> {
-        self.collector
-            .write_json(self.kernel_stats(), self.decode_errors, out)
+    /// Writing a large capture takes a while: the ring buffer is emptied into memory as it
+    /// goes, so the kernel never finds it full, and those events are taken in after.
+    pub fn write_json(&mut self, out: &mut dyn std::io::Write) -> Result<()> {
+        let kernel = self.kernel_stats();
+        let Self {
+            ring,
+            collector,
+            log,
+            decode_errors,
+            clock,
+            seeder,
+            ..
+        } = self;
+        let mut pending: Vec<Vec<u8>> = Vec::new();
+        let mut keep_up = || {
+            ring.get_mut().drain(|r| pending.push(r.to_vec()));
+        };
+        let written = collector.write_json_with(kernel, *decode_errors, out, &mut keep_up);
+        let mut sink = Sink {
+            collector,
+            log,
+            decode_errors,
+            clock: *clock,
+            seeder,
+            log_error: None,
+        };
+        for record in &pending {
+            sink.handle(record);
+        }
+        sink.finish()?;
+        written.context("writing the capture")
     }
 
     pub fn flush_log(&mut self) -> Result<()> {
@@ -137,5 +147,51 @@ impl Session {
             log.flush().context("writing the event log")?;
         }
         Ok(())
+    }
+}
+
+/// Where decoded records go: the collector (after describing unseen processes) and the log.
+struct Sink<'a> {
+    collector: &'a mut Collector,
+    log: &'a mut Option<EventLog>,
+    decode_errors: &'a mut u64,
+    clock: Clock,
+    seeder: &'a mut Option<Seeder>,
+    log_error: Option<std::io::Error>,
+}
+
+impl Sink<'_> {
+    fn handle(&mut self, record: &[u8]) {
+        let ev = match wire::decode(record) {
+            Ok(ev) => ev,
+            Err(e) => {
+                *self.decode_errors += 1;
+                log::warn!("undecodable kernel record: {e}");
+                return;
+            }
+        };
+        if let Some(seeder) = self.seeder.as_mut() {
+            let exit = matches!(ev.body, Body::Exit { .. });
+            if !exit && !self.collector.knows(ev.tgid) {
+                let seed = seeder(ev.tgid, matches!(ev.body, Body::Exec(_)));
+                self.collector.seed(ev.tgid, seed, ev.ts_ns);
+            }
+        }
+        let resolved = self.collector.ingest(&ev);
+        if let Some(log) = self.log.as_mut()
+            && self.log_error.is_none()
+        {
+            let ms = (ev.ts_ns as i128 + self.clock.boot_to_unix_ns) as f64 / 1e6;
+            if let Err(e) = log.write(&line(&ev, &resolved, ms)) {
+                self.log_error = Some(e);
+            }
+        }
+    }
+
+    fn finish(self) -> Result<()> {
+        match self.log_error {
+            Some(e) => Err(e).context("writing the event log"),
+            None => Ok(()),
+        }
     }
 }

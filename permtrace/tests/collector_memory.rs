@@ -167,11 +167,13 @@ fn ten_million_events_over_200k_paths_stay_under_200_mib() {
     // A checkpoint, written the way `attach` writes it: streamed to capture.json.
     let tmp = tempfile::tempdir().expect("tempdir");
     let out = OutputDir::create(tmp.path(), None).expect("output dir");
+    let writing = std::time::Instant::now();
     let written = out
         .write_atomic_with("capture.json", |w| {
             c.write_json(Default::default(), 0, w).map_err(Into::into)
         })
         .expect("writing the checkpoint");
+    let write_time = writing.elapsed();
     let peak_kib = status_kib("VmHWM:");
     let json_bytes = std::fs::metadata(&written).unwrap().len();
     let cap: Capture = load_capture(&written).expect("the checkpoint is a valid capture");
@@ -187,11 +189,12 @@ fn ten_million_events_over_200k_paths_stay_under_200_mib() {
     assert_eq!(cap.programs.len(), 2);
     eprintln!(
         "RSS at start {} MiB, peak after ingest {} MiB, peak with checkpoint {} MiB \
-         (capture.json {} MiB)",
+         (capture.json {} MiB, written in {:.2}s)",
         start_kib / 1024,
         after_ingest_kib / 1024,
         peak_kib / 1024,
-        json_bytes >> 20
+        json_bytes >> 20,
+        write_time.as_secs_f64()
     );
     assert!(
         peak_kib < LIMIT_MIB * 1024,

@@ -77,7 +77,13 @@ impl StatusOut {
     /// Redraws the line (terminal only; called every second).
     pub fn tick(&mut self, p: &Progress) {
         if self.terminal && !self.quiet {
-            eprint!("\r\x1b[Kpermtrace: {}", status_line(p));
+            // A line longer than the terminal wraps, and \r then redraws only its tail.
+            let line = format!("permtrace: {}", status_line(p));
+            let line: String = match terminal_width() {
+                Some(w) if line.chars().count() >= w => line.chars().take(w - 1).collect(),
+                _ => line,
+            };
+            eprint!("\r\x1b[K{line}");
             std::io::stderr().flush().ok();
             self.drawn = true;
         }
@@ -107,6 +113,14 @@ impl StatusOut {
             self.drawn = false;
         }
     }
+}
+
+fn terminal_width() -> Option<usize> {
+    // SAFETY: winsize is plain data; TIOCGWINSZ fills it or fails.
+    let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
+    // SAFETY: fd 2 and a valid pointer to a winsize.
+    let ok = unsafe { libc::ioctl(libc::STDERR_FILENO, libc::TIOCGWINSZ, &mut ws) } == 0;
+    (ok && ws.ws_col > 1).then_some(ws.ws_col as usize)
 }
 
 #[cfg(test)]

@@ -148,8 +148,6 @@ fn write_checkpoint(session: &mut Session, out: &OutputDir) -> Result<()> {
     let window = session.collector.window_mut();
     window.ended_at_ms = clock::unix_ms();
     window.ended_by = "checkpoint".into();
-    out.write_atomic_with("capture.json", |w| {
-        session.write_json(w).map_err(Into::into)
-    })?;
+    out.write_atomic_with("capture.json", |w| session.write_json(w))?;
     Ok(())
 }

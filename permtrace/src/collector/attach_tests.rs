@@ -224,3 +224,18 @@ fn the_streamed_json_is_the_capture_json() {
     assert_eq!(streamed, built);
     assert_eq!(built["files"].as_array().unwrap().len(), 3);
 }
+
+#[test]
+fn a_long_write_lets_the_caller_keep_up_with_the_kernel() {
+    let mut c = attached_server();
+    for i in 0..5000 {
+        c.ingest(&open_at(200, AT_FDCWD, &format!("f{i}")));
+    }
+    let mut calls = 0;
+    let mut out = Vec::new();
+    c.write_json_with(Default::default(), 0, &mut out, &mut || calls += 1)
+        .unwrap();
+    assert_eq!(calls, 2, "every 2048 records");
+    let streamed: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(streamed["files"].as_array().unwrap().len(), 5000);
+}

@@ -4,7 +4,7 @@
 //! stream the per-path records one at a time. The JSON is the same as `Capture`'s (a test
 //! compares them).
 
-use std::io::Write;
+use std::{cell::RefCell, io::Write};
 
 use serde::{Serialize, Serializer};
 
@@ -35,16 +35,23 @@ struct CaptureView<'a> {
     sources: &'a [SourceInfo],
 }
 
-struct FilesView<'a>(&'a Files);
+/// The per-path records, with `between` called every [`RECORDS_BETWEEN_CALLS`] records.
+struct FilesView<'a> {
+    files: &'a Files,
+    between: RefCell<&'a mut dyn FnMut()>,
+}
+
+const RECORDS_BETWEEN_CALLS: usize = 2048;
 
 impl Serialize for FilesView<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(
-            self.0
-                .sorted_keys()
-                .into_iter()
-                .map(|k| self.0.record_of(k)),
-        )
+        let keys = self.files.sorted_keys();
+        s.collect_seq(keys.into_iter().enumerate().map(|(i, k)| {
+            if i % RECORDS_BETWEEN_CALLS == RECORDS_BETWEEN_CALLS - 1 {
+                (self.between.borrow_mut())();
+            }
+            self.files.record_of(k)
+        }))
     }
 }
 
@@ -56,6 +63,18 @@ impl Collector {
         decode_errors: u64,
         out: impl Write,
     ) -> serde_json::Result<()> {
+        self.write_json_with(kernel, decode_errors, out, &mut || {})
+    }
+
+    /// [`Collector::write_json`], calling `between` now and then while it writes (to keep
+    /// reading the kernel's events during a long write).
+    pub fn write_json_with(
+        &self,
+        kernel: KernelStats,
+        decode_errors: u64,
+        out: impl Write,
+        between: &mut dyn FnMut(),
+    ) -> serde_json::Result<()> {
         let cap: Capture = self.snapshot_without_files(kernel, decode_errors);
         let view = CaptureView {
             schema: &cap.schema,
@@ -64,7 +83,10 @@ impl Collector {
             window: &cap.window,
             stats: &cap.stats,
             programs: &cap.programs,
-            files: FilesView(&self.files),
+            files: FilesView {
+                files: &self.files,
+                between: RefCell::new(between),
+            },
             network: &cap.network,
             spawns: &cap.spawns,
             runtime: &cap.runtime,

@@ -33,9 +33,8 @@ pub fn attach(args: AttachArgs) -> Result<i32> {
     let quiet = log::max_level() < log::LevelFilter::Warn;
     // Files permtrace writes belong to whoever ran sudo, not root.
     let owner = resolve_user(None)?.map(|u| (u.uid, u.gid));
-    let out = OutputDir::create(&args.out, owner)?;
-    out.remove_stale_temps();
-    let existing = out.path().join("capture.json");
+    // Everything that can be refused is checked before the output directory is created.
+    let existing = args.out.join("capture.json");
     let previous = if args.resume {
         let prev = load_capture(&existing).context(
             "--resume continues the capture in the output directory, and there is none to \
@@ -47,13 +46,15 @@ pub fn attach(args: AttachArgs) -> Result<i32> {
         if existing.exists() {
             bail!(
                 "{} already holds a capture; continue it with --resume, or choose another -o",
-                out.path().display()
+                args.out.display()
             );
         }
         None
     };
     let (roots, cgroup) = targets(&args, previous.as_ref())?;
     let what = describe(&roots, cgroup.as_ref());
+    let out = OutputDir::create(&args.out, owner)?;
+    out.remove_stale_temps();
     let log = open_event_log(&args, owner)?;
 
     let started = Instant::now();
