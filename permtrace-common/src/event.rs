@@ -113,14 +113,17 @@ impl PathEvent {
     pub const TAIL: usize = size_of::<PathEvent>();
 }
 
-/// A syscall on file descriptors only: `fchdir(a)`, `dup(a)`, `dup2(a, b)`, `dup3(a, b)`,
-/// `fcntl(a, F_DUPFD*)`. The resulting fd, where there is one, is `hdr.ret`.
+/// A syscall on file descriptors only: `fchdir(a)`, `dup(a)`, `dup2(a, b)`, `dup3(a, b, c)`,
+/// `fcntl(a, b = F_DUPFD* | F_SETFD, c)`, `ioctl(a, b = FIOCLEX | FIONCLEX)`. The resulting fd,
+/// where there is one, is `hdr.ret`. The third argument carries the close-on-exec bit of
+/// `dup3` and `F_SETFD`, so userspace knows which fds survive an exec.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
 pub struct FdEvent {
     pub hdr: EventHeader,
     pub a: i64,
     pub b: i64,
+    pub c: i64,
 }
 
 /// A socket syscall. The socket address (raw `struct sockaddr_*` bytes) follows at
@@ -225,7 +228,7 @@ pub struct KernelOffsets {
 // Layout guards: the decoder in userspace relies on these sizes and on the header being first.
 const _: () = assert!(size_of::<EventHeader>() == 40);
 const _: () = assert!(size_of::<PathEvent>() == 64);
-const _: () = assert!(size_of::<FdEvent>() == 56);
+const _: () = assert!(size_of::<FdEvent>() == 64);
 const _: () = assert!(size_of::<SockEvent>() == 56);
 const _: () = assert!(size_of::<ExecEvent>() == 56);
 const _: () = assert!(size_of::<ForkEvent>() == 48);

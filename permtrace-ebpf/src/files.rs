@@ -140,7 +140,8 @@ fn emit_path(
     send(buf, size);
 }
 
-/// fchdir(fd) and the dup family. Failed dups change nothing and are not reported.
+/// fchdir(fd), the dup family and close-on-exec changes. Failed calls change nothing and
+/// are not reported, except fchdir (a failed chdir is an access attempt).
 #[inline(always)]
 pub fn fd_exit(nr: u32, args: &[u64; 6], ret: i64) {
     if ret < 0 && nr != nr::FCHDIR {
@@ -153,6 +154,7 @@ pub fn fd_exit(nr: u32, args: &[u64; 6], ret: i64) {
         hdr,
         a: args[0] as i64,
         b: args[1] as i64,
+        c: args[2] as i64,
     };
     put(&mut s.buf, 0, ev);
     send(&s.buf, hdr.size as usize);

@@ -67,6 +67,8 @@ pub struct FdCall {
     pub ret: i64,
     pub a: i64,
     pub b: i64,
+    /// Third argument (`dup3` flags, `fcntl` argument).
+    pub c: i64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -107,6 +109,7 @@ pub fn syscall_name(n: u32) -> &'static str {
     match n {
         nr::OPEN => "open",
         nr::STAT => "stat",
+        nr::IOCTL => "ioctl",
         nr::LSTAT => "lstat",
         nr::ACCESS => "access",
         nr::DUP => "dup",

@@ -60,6 +60,9 @@ pub struct LogLine<'a> {
     pub fd: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fd2: Option<i64>,
+    /// fd events: whether the resulting (or changed) descriptor is closed on exec.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cloexec: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub family: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -178,6 +181,7 @@ pub fn line<'a>(ev: &'a Event, resolved: &'a Resolved, unix_ms: f64) -> LogLine<
             if matches!(call.nr, nr::DUP2 | nr::DUP3) {
                 l.fd2 = Some(call.b);
             }
+            l.cloexec = fd_cloexec(call);
             set_ret(&mut l, call.ret);
         }
         Body::Fork { child } => {
@@ -198,6 +202,20 @@ pub fn line<'a>(ev: &'a Event, resolved: &'a Resolved, unix_ms: f64) -> LogLine<
         }
     }
     l
+}
+
+/// The close-on-exec bit an fd event leaves on its descriptor (`None` for fchdir).
+fn fd_cloexec(call: &crate::event::FdCall) -> Option<bool> {
+    use permtrace_common::syscalls::{
+        F_DUPFD, F_DUPFD_CLOEXEC, F_SETFD, FD_CLOEXEC, FIOCLEX, FIONCLEX, O_CLOEXEC,
+    };
+    match (call.nr, call.b as u64) {
+        (nr::DUP | nr::DUP2, _) | (nr::FCNTL, F_DUPFD) | (nr::IOCTL, FIONCLEX) => Some(false),
+        (nr::FCNTL, F_DUPFD_CLOEXEC) | (nr::IOCTL, FIOCLEX) => Some(true),
+        (nr::FCNTL, F_SETFD) => Some(call.c as u64 & FD_CLOEXEC != 0),
+        (nr::DUP3, _) => Some(call.c as u64 & O_CLOEXEC != 0),
+        _ => None,
+    }
 }
 
 /// Writes event lines to a file or stdout.

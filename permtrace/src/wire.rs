@@ -110,6 +110,7 @@ pub fn decode(record: &[u8]) -> Result<Event, DecodeError> {
             ret: h.ret,
             a: r.i64(offset_of!(FdEvent, a)),
             b: r.i64(offset_of!(FdEvent, b)),
+            c: r.i64(offset_of!(FdEvent, c)),
         }),
         EventKind::Sock => {
             let len = r.u32(offset_of!(SockEvent, addr_len)) as usize;
