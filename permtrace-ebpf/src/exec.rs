@@ -15,7 +15,11 @@ use permtrace_common::{
 use crate::{
     emit::{bump, header, send},
     globals::OFFSETS,
-    mem::{kernel, kernel_str, put, scratch, user, user_bytes, user_str},
+    maps::INFLIGHT,
+    mem::{
+        kernel, kernel_str, kernel_str_truncated, put, scratch, user, user_bytes, user_str,
+        user_str_truncated,
+    },
     syscalls::arg,
     tree,
 };
@@ -31,6 +35,12 @@ pub fn sched_exec(ctx: BtfTracePointContext) -> u32 {
     }
     let old_pid: i32 = ctx.arg(1);
     let bprm: u64 = ctx.arg(2);
+    if old_pid as u32 != hdr.tid {
+        // A non-leader thread exec'd and took over the leader's pid: its execve entry was
+        // stashed under its old tid, and its exit (looked up under the new one) will not
+        // find it. Drop it now rather than leave it to the LRU.
+        let _ = INFLIGHT.remove(((hdr.tgid as u64) << 32) | old_pid as u32 as u64);
+    }
     let off = OFFSETS.load();
     let Some(s) = scratch() else { return 0 };
     let buf = &mut s.buf;
@@ -41,6 +51,10 @@ pub fn sched_exec(ctx: BtfTracePointContext) -> u32 {
         hdr.flags |= flags::PATH_FAULT;
         0
     });
+    // execveat(dirfd, long relative path) execs "/dev/fd/N/<path>", which can exceed PATH_MAX.
+    if kernel_str_truncated(filename, filename_len, PATH_CAP) {
+        hdr.flags |= flags::PATH_TRUNCATED;
+    }
 
     // The new image's argument block: written by the kernel a moment ago, so resident.
     // SAFETY: no arguments; returns the current task pointer.
@@ -95,11 +109,14 @@ pub fn failed_exec(
     let kind = EventKind::ExecFailed;
     let mut hdr = header(kind, nr, ret);
 
-    let filename_len = user_str(arg(args, path_arg), &mut buf[TAIL..TAIL + PATH_CAP])
-        .unwrap_or_else(|| {
-            hdr.flags |= flags::PATH_FAULT;
-            0
-        });
+    let filename = arg(args, path_arg);
+    let filename_len = user_str(filename, &mut buf[TAIL..TAIL + PATH_CAP]).unwrap_or_else(|| {
+        hdr.flags |= flags::PATH_FAULT;
+        0
+    });
+    if user_str_truncated(filename, filename_len, PATH_CAP) {
+        hdr.flags |= flags::PATH_TRUNCATED;
+    }
 
     // argv[i] pointers, each string copied right after the previous one.
     let argv = arg(args, argv_arg);

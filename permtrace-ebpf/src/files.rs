@@ -9,7 +9,7 @@ use permtrace_common::{
 
 use crate::{
     emit::{bump, header, send},
-    mem::{put, scratch, user, user_str},
+    mem::{put, scratch, user, user_str, user_str_truncated},
     syscalls::arg,
 };
 
@@ -92,7 +92,7 @@ fn emit_path(
 
     let path_len = match user_str(path, &mut buf[TAIL..TAIL + PATH_CAP]) {
         Some(n) => {
-            if n + 1 >= PATH_CAP {
+            if user_str_truncated(path, n, PATH_CAP) {
                 hdr.flags |= flags::PATH_TRUNCATED;
             }
             n
@@ -113,7 +113,7 @@ fn emit_path(
     if path2 != 0 {
         match user_str(path2, &mut buf[TAIL + PATH_CAP..TAIL + 2 * PATH_CAP]) {
             Some(n) => {
-                if n + 1 >= PATH_CAP {
+                if user_str_truncated(path2, n, PATH_CAP) {
                     hdr.flags |= flags::PATH2_TRUNCATED;
                 }
                 path2_len = n;

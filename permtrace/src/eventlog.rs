@@ -49,6 +49,9 @@ pub struct LogLine<'a> {
     pub dirfd: Option<i32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub flags: Option<String>,
+    /// Permission bits, octal, for calls that create or chmod (open with O_CREAT, mkdir...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub truncated: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -127,6 +130,9 @@ pub fn line<'a>(ev: &'a Event, resolved: &'a Resolved, unix_ms: f64) -> LogLine<
             } else if call.flags != 0 {
                 l.flags = Some(format!("{:#x}", call.flags));
             }
+            if has_mode(call) {
+                l.mode = Some(format!("{:04o}", call.mode));
+            }
             if call.path.truncated || call.path.fault {
                 l.truncated = Some(true);
             }
@@ -202,6 +208,17 @@ pub fn line<'a>(ev: &'a Event, resolved: &'a Resolved, unix_ms: f64) -> LogLine<
         }
     }
     l
+}
+
+/// Whether the call's mode argument means something: it creates a file or directory, or
+/// changes permissions.
+fn has_mode(call: &crate::event::PathCall) -> bool {
+    let creating = (libc::O_CREAT | (libc::O_TMPFILE & !libc::O_DIRECTORY)) as u64;
+    match call.nr {
+        nr::OPEN | nr::OPENAT | nr::OPENAT2 => call.flags & creating != 0,
+        nr::CREAT | nr::MKDIR | nr::MKDIRAT | nr::CHMOD | nr::FCHMODAT | nr::FCHMODAT2 => true,
+        _ => false,
+    }
 }
 
 /// The close-on-exec bit an fd event leaves on its descriptor (`None` for fchdir).

@@ -254,3 +254,33 @@ fn exit_forgets_the_process() {
     r.apply(&ev(1, Body::Exit { status: 0 }));
     assert!(r.is_empty());
 }
+
+/// The kernel names a successful execveat(fd, "name") "/dev/fd/<fd>/name" and fexecve(fd)
+/// "/dev/fd/<fd>"; both are the file the fd table knows.
+#[test]
+fn execveat_and_fexecve_resolve_through_the_fd_table() {
+    let exec = |file: &str| {
+        ev(
+            1,
+            Body::Exec(ExecCall {
+                ret: 0,
+                nr: nr::EXECVEAT,
+                filename: RawPath::new(file),
+                argv: vec![],
+                argv_truncated: false,
+                dirfd: AT_FDCWD,
+                at_flags: 0,
+            }),
+        )
+    };
+    let mut r = Resolver::new();
+    r.seed(1, ProcState::with_cwd("/".into()));
+    r.apply(&open(1, AT_FDCWD, "/usr/bin", libc::O_DIRECTORY as u64, 3));
+    r.apply(&open(1, AT_FDCWD, "/usr/bin/cat", libc::O_PATH as u64, 4));
+    assert_eq!(resolved(&r.apply(&exec("/dev/fd/3/cat"))), "/usr/bin/cat");
+    r.seed(1, ProcState::with_cwd("/".into()));
+    r.apply(&open(1, AT_FDCWD, "/usr/bin/cat", libc::O_PATH as u64, 4));
+    assert_eq!(resolved(&r.apply(&exec("/dev/fd/4"))), "/usr/bin/cat");
+    // An fd permtrace did not see opened: the alias is kept as it is.
+    assert_eq!(resolved(&r.apply(&exec("/dev/fd/9/x"))), "/dev/fd/9/x");
+}
