@@ -64,6 +64,8 @@ pub mod flags {
     pub const ADDR_FAULT: u32 = 1 << 6;
     /// The DNS payload was longer than what was copied.
     pub const PAYLOAD_TRUNCATED: u32 = 1 << 7;
+    /// The syscall names a second path (it follows the first, see [`super::PathEvent`]).
+    pub const HAS_PATH2: u32 = 1 << 8;
 }
 
 /// Common prefix of every record. 40 bytes, no padding.
@@ -89,8 +91,8 @@ pub struct EventHeader {
 }
 
 /// A syscall naming one or two paths. The first path's bytes (without NUL) follow at
-/// [`PathEvent::TAIL`]; the second path, when present, starts at
-/// `PathEvent::TAIL + PATH_CAP` so the kernel can write both at constant offsets.
+/// [`PathEvent::TAIL`]; the second path, when there is one ([`flags::HAS_PATH2`]), right
+/// after them, at `PathEvent::TAIL + path_len`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
 pub struct PathEvent {
@@ -147,7 +149,7 @@ impl SockEvent {
 }
 
 /// An exec. The filename's bytes follow at [`ExecEvent::TAIL`], then `argv_len` bytes of
-/// NUL-separated arguments at `ExecEvent::TAIL + PATH_CAP`.
+/// NUL-separated arguments right after them, at `ExecEvent::TAIL + filename_len`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ExecEvent {

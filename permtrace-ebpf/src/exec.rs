@@ -25,7 +25,14 @@ use crate::{
 };
 
 const TAIL: usize = ExecEvent::TAIL;
-const ARGV_AT: usize = TAIL + PATH_CAP;
+
+/// Where argv starts: right after the filename, so an exec record costs its strings, not a
+/// PATH_MAX window (it used to be 4 KiB: a 4 KiB ring could never carry one). The mask only
+/// bounds the offset for the verifier (the length is below PATH_CAP already).
+#[inline(always)]
+fn argv_at(filename_len: usize) -> usize {
+    TAIL + (filename_len & (PATH_CAP - 1))
+}
 
 #[btf_tracepoint(function = "sched_process_exec")]
 pub fn sched_exec(ctx: BtfTracePointContext) -> u32 {
@@ -69,7 +76,8 @@ pub fn sched_exec(ctx: BtfTracePointContext) -> u32 {
             n = ARGV_CAP;
             hdr.flags |= flags::ARGV_TRUNCATED;
         }
-        if n > 0 && n <= ARGV_CAP && user_bytes(start, &mut buf[ARGV_AT..ARGV_AT + n]) {
+        let at = argv_at(filename_len);
+        if n > 0 && n <= ARGV_CAP && user_bytes(start, &mut buf[at..at + n]) {
             argv_len = n;
         } else {
             hdr.flags |= flags::ARGV_FAULT;
@@ -77,7 +85,7 @@ pub fn sched_exec(ctx: BtfTracePointContext) -> u32 {
         }
     }
 
-    let size = ARGV_AT + argv_len;
+    let size = argv_at(filename_len) + argv_len;
     hdr.size = size as u32;
     let ev = ExecEvent {
         hdr,
@@ -134,7 +142,7 @@ pub fn failed_exec(
             hdr.flags |= flags::ARGV_TRUNCATED;
             break;
         }
-        let at = ARGV_AT + used;
+        let at = argv_at(filename_len) + used;
         match user_str(p, &mut buf[at..at + FAILED_EXEC_ARG_CAP]) {
             Some(n) => used += n + 1, // keep the NUL as the separator
             None => {
@@ -148,7 +156,7 @@ pub fn failed_exec(
         hdr.flags |= flags::ARGV_TRUNCATED;
     }
 
-    let size = ARGV_AT + used;
+    let size = argv_at(filename_len) + used;
     hdr.size = size as u32;
     let dirfd = if dirfd_arg == NO_ARG {
         AT_FDCWD

@@ -111,7 +111,11 @@ fn emit_path(
     let mut path2_len = 0;
     let mut size = TAIL + path_len;
     if path2 != 0 {
-        match user_str(path2, &mut buf[TAIL + PATH_CAP..TAIL + 2 * PATH_CAP]) {
+        // Right after the first path, so a rename costs its two names, not two PATH_MAX
+        // windows. The mask only bounds the offset for the verifier (path_len < PATH_CAP).
+        let at = TAIL + (path_len & (PATH_CAP - 1));
+        hdr.flags |= flags::HAS_PATH2;
+        match user_str(path2, &mut buf[at..at + PATH_CAP]) {
             Some(n) => {
                 if user_str_truncated(path2, n, PATH_CAP) {
                     hdr.flags |= flags::PATH2_TRUNCATED;
@@ -123,7 +127,7 @@ fn emit_path(
                 bump(Stat::ReadFault);
             }
         }
-        size = TAIL + PATH_CAP + path2_len;
+        size = at + path2_len;
     }
 
     hdr.size = size as u32;

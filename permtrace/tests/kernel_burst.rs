@@ -94,11 +94,18 @@ fn default_ring_loses_none_of_200k_opens_while_logging_them() {
 
 /// With a deliberately tiny ring the kernel drops most of the burst, and says exactly how
 /// many: received + dropped == generated.
-#[test]
-fn tiny_ring_drops_are_counted_exactly_and_reported() {
+fn tiny_ring_drops_are_counted_exactly_and_reported(ring: &str) {
     require_kernel();
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let (t, file) = burst(Trace::new().opt("--ring-bytes").opt("8K"), 300);
+    // The equation is exact only if nothing but the burst's opens happens while the ring is
+    // full. One thing does in Node: glibc reads /proc/sys/vm/overcommit_memory the first time
+    // it shrinks a worker thread's malloc arena (check_may_shrink_heap), at a moment of its
+    // choosing, often mid-loop. With one arena there is no such shrink.
+    let trace = Trace::new()
+        .opt("--ring-bytes")
+        .opt(ring)
+        .env("MALLOC_ARENA_MAX", "1");
+    let (t, file) = burst(trace, 300);
     let received = t
         .events
         .iter()
@@ -107,7 +114,7 @@ fn tiny_ring_drops_are_counted_exactly_and_reported() {
         })
         .count() as u64;
     let dropped = t.dropped();
-    assert!(dropped > 0, "an 8 KiB ring kept up with 200k opens?");
+    assert!(dropped > 0, "a {ring} ring kept up with 200k opens?");
     assert_eq!(
         received + dropped,
         OPENS,
@@ -136,4 +143,15 @@ fn tiny_ring_drops_are_counted_exactly_and_reported() {
         "no warning about the drops:\n{}",
         t.stderr
     );
+}
+
+#[test]
+fn ring_of_8k_drops_are_counted_exactly_and_reported() {
+    tiny_ring_drops_are_counted_exactly_and_reported("8K");
+}
+
+/// The smallest ring accepted (one page) still carries every kind of record, exec included.
+#[test]
+fn ring_of_4k_drops_are_counted_exactly_and_reported() {
+    tiny_ring_drops_are_counted_exactly_and_reported("4K");
 }
