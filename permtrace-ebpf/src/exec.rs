@@ -144,7 +144,14 @@ pub fn failed_exec(
         }
         let at = argv_at(filename_len) + used;
         match user_str(p, &mut buf[at..at + FAILED_EXEC_ARG_CAP]) {
-            Some(n) => used += n + 1, // keep the NUL as the separator
+            Some(n) => {
+                // A long argument is cut at FAILED_EXEC_ARG_CAP: say so, or the log shows
+                // a shortened command line as if it were the real one.
+                if user_str_truncated(p, n, FAILED_EXEC_ARG_CAP) {
+                    hdr.flags |= flags::ARGV_TRUNCATED;
+                }
+                used += n + 1; // keep the NUL as the separator
+            }
             None => {
                 hdr.flags |= flags::ARGV_FAULT;
                 break;

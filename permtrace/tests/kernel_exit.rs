@@ -42,7 +42,10 @@ fn killed_by_a_signal_is_128_plus_the_signal() {
 #[test]
 fn command_not_found_is_127_with_a_message_and_the_attempts_recorded() {
     require_kernel();
-    let t = Trace::new().run(&["permtrace-no-such-command"]);
+    // A long argument: a failed exec's arguments are copied up to 255 bytes each, and the
+    // cut is flagged.
+    let long = "x".repeat(300);
+    let t = Trace::new().run(&["permtrace-no-such-command", "short", &long]);
     t.expect_code(127);
     assert!(
         t.stderr
@@ -62,7 +65,11 @@ fn command_not_found_is_127_with_a_message_and_the_attempts_recorded() {
         );
         assert_eq!(str_of(a, "error"), Some("ENOENT"));
         assert_eq!(a["path_search"], true);
-        assert_eq!(argv(a), ["permtrace-no-such-command"]);
+        assert_eq!(
+            argv(a),
+            ["permtrace-no-such-command", "short", &long[..255]]
+        );
+        assert_eq!(a["truncated"], true);
     }
     assert!(t.with("event", "exec").next().is_none());
     // A capture is still written: it says the command never ran.
