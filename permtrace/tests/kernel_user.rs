@@ -3,11 +3,11 @@
 
 mod common;
 
-use std::os::unix::fs::MetadataExt as _;
+use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
 
 use common::{
     require_kernel,
-    trace::{Trace, Traced},
+    trace::{Trace, Traced, str_of},
 };
 
 const NOBODY: u32 = 65534;
@@ -127,4 +127,71 @@ fn the_command_inherits_no_descriptor_of_permtraces() {
     }
     let stdout = fds.iter().find(|(fd, _)| *fd == "1").unwrap().1;
     assert!(stdout.ends_with("/permtrace.stdout"), "{stdout}");
+}
+
+/// Switching user (NSS lookups of the user's groups: /etc/group, nscd or systemd sockets)
+/// and changing to --cwd happen before permtrace follows the child: none of it may appear
+/// as the program's accesses. The child's first traced syscall is its exec.
+#[test]
+fn switching_user_and_directory_is_not_traced_as_the_programs_doing() {
+    require_kernel();
+    for _ in 0..3 {
+        let trace = Trace::new();
+        let cwd = trace.dir().join("work");
+        std::fs::create_dir(&cwd).unwrap();
+        std::fs::set_permissions(&cwd, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let cwd = cwd.to_str().unwrap().to_owned();
+        let t = trace
+            .opt("--user")
+            .opt("nobody")
+            .opt("--cwd")
+            .opt(&cwd)
+            .run(&["/bin/sh", "-c", "pwd > pwd"]);
+        t.expect_code(0);
+        t.assert_complete();
+        let first = &t.events[0];
+        assert_eq!(str_of(first, "event"), Some("exec"), "first event: {first}");
+        assert!(t.file("/etc/group").is_none(), "initgroups was traced");
+        assert!(t.file("/etc/nsswitch.conf").is_none(), "NSS was traced");
+        assert!(
+            t.with("syscall", "chdir").next().is_none(),
+            "--cwd was traced"
+        );
+        assert_eq!(
+            std::fs::read_to_string(t.dir.path().join("work/pwd"))
+                .unwrap()
+                .trim(),
+            cwd
+        );
+        assert_eq!(t.capture["target"]["cwd"], cwd.as_str());
+    }
+}
+
+/// A set-up step that fails in the child (here: the user cannot enter --cwd) ends the run
+/// with 126 and says which step; the command never ran, nothing was traced.
+#[test]
+fn failed_set_up_is_126_with_the_step_and_nothing_traced() {
+    require_kernel();
+    let trace = Trace::new();
+    let closed = trace.dir().join("closed");
+    std::fs::create_dir(&closed).unwrap();
+    std::fs::set_permissions(&closed, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let marker = trace.dir().join("marker");
+    let touch = format!("touch {}", marker.display());
+    let t = trace
+        .opt("--user")
+        .opt("nobody")
+        .opt("--cwd")
+        .opt(&closed)
+        .run(&["sh", "-c", &touch]);
+    t.expect_code(126);
+    assert!(
+        t.stderr.contains("could not prepare the command (chdir)")
+            && t.stderr.contains("Permission denied"),
+        "{}",
+        t.stderr
+    );
+    assert!(!marker.exists());
+    assert!(t.events.is_empty(), "{:?}", t.events);
+    assert_eq!(t.capture["stats"]["events"], 0);
 }

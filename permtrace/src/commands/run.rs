@@ -108,8 +108,11 @@ pub fn run(args: RunArgs) -> Result<i32> {
         clock::boot_ns(),
     );
 
-    // From here the child is followed: its exec and everything after are captured.
-    tracer.track(pid, track::ROOT)?;
+    // From here the child is followed: its exec and everything after are captured. A child
+    // whose set-up failed has exited: tracking its (free) pid could follow a stranger.
+    if child.ready {
+        tracer.track(pid, track::ROOT)?;
+    }
     let outcome = child.release()?;
     let what = args
         .command
