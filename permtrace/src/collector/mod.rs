@@ -284,6 +284,7 @@ impl Collector {
                 decode_errors: self.prior.decode_errors + decode_errors,
                 unresolved_paths: self.unresolved,
                 processes: self.programs.processes_seen(),
+                still_running: 0,
             },
             programs: self.programs.to_records(),
             files: Vec::new(),

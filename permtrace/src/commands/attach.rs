@@ -53,6 +53,8 @@ pub fn attach(args: AttachArgs) -> Result<i32> {
     };
     let (roots, cgroup) = targets(&args, previous.as_ref())?;
     let what = describe(&roots, cgroup.as_ref());
+    // From here a SIGTERM waits for the event loop, which ends the capture cleanly.
+    Signals::block()?;
     let out = OutputDir::create(&args.out, owner)?;
     out.remove_stale_temps();
     let log = open_event_log(&args, owner)?;
@@ -84,7 +86,6 @@ pub fn attach(args: AttachArgs) -> Result<i32> {
         .context("starting the event loop")?;
     let mut status = StatusOut::new(quiet);
     let (mut session, ending, failed_checkpoints) = runtime.block_on(async {
-        // First: a SIGTERM from now on ends the capture cleanly instead of killing it.
         let mut signals = Signals::open()?;
         let mut session = Session::new(tracer, collector, log, clock)?;
         session.set_seeder(Box::new(|pid, exec| {
@@ -140,6 +141,7 @@ pub fn attach(args: AttachArgs) -> Result<i32> {
             gid: u.gid,
             name: Default::default(),
             home: None,
+            groups: Vec::new(),
         });
         node.version = detect_node_version(&node.exe, user.as_ref());
     }
@@ -302,6 +304,7 @@ fn note_node_version(session: &mut Session, roots: &[u32]) {
             gid,
             name: Default::default(),
             home: None,
+            groups: Vec::new(),
         }),
         _ => None,
     };
