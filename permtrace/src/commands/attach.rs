@@ -125,6 +125,10 @@ pub fn attach(args: AttachArgs) -> Result<i32> {
             signal_name(signo)
         );
     }
+    // Stop following first: the followed processes run on, and a busy one would refill the
+    // ring as fast as it is read. What they were in the middle of still arrives.
+    session.tracer.untrack_all()?;
+    session.tracer.untrack_cgroups()?;
     while session.drain()? > 0 {}
     session.flush_log()?;
     let window = session.collector.window_mut();

@@ -125,6 +125,17 @@ impl Tracer {
             .with_context(|| format!("adding cgroup {cgroup_id} to the traced set"))
     }
 
+    /// Stops following every cgroup (the end of `attach --cgroup`).
+    pub fn untrack_cgroups(&mut self) -> Result<()> {
+        let ids: Vec<u64> = self.cgroups.keys().filter_map(|k| k.ok()).collect();
+        for id in ids {
+            self.cgroups
+                .remove(&id)
+                .with_context(|| format!("removing cgroup {id} from the traced set"))?;
+        }
+        Ok(())
+    }
+
     /// Stops following `tgid` (a process that is gone but whose exit was never seen).
     pub fn untrack(&mut self, tgid: u32) -> Result<()> {
         self.tracked
