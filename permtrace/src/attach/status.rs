@@ -100,6 +100,13 @@ impl StatusOut {
         }
     }
 
+    /// Information (not shown with -q).
+    pub fn info(&mut self, msg: &str) {
+        if !self.quiet {
+            self.say(msg);
+        }
+    }
+
     /// A message between status redraws: on its own line, the status redrawn after.
     pub fn say(&mut self, msg: &str) {
         self.clear();

@@ -97,7 +97,7 @@ pub fn attach(args: AttachArgs) -> Result<i32> {
             followed += follow_cgroup(&mut session, cg, ids)?;
         }
         note_node_version(&mut session, &roots);
-        status.say(&format!(
+        status.info(&format!(
             "following {followed} processes ({what}); {}Ctrl-C or SIGTERM ends the capture",
             args.duration
                 .map(|d| format!("ends by itself in {}; ", crate::units::format_duration(d)))
