@@ -59,6 +59,9 @@ pub fn attach(args: AttachArgs) -> Result<i32> {
     out.remove_stale_temps();
     let log = open_event_log(&args, owner)?;
 
+    // The same moment on both clocks: --duration counts from `started`, the window from
+    // `started_ms`, and a capture of 3s must not say 2.999s.
+    let started_ms = clock::unix_ms();
     let started = Instant::now();
     let clock = clock::system_clock();
     let collector = match &previous {
@@ -66,7 +69,7 @@ pub fn attach(args: AttachArgs) -> Result<i32> {
         None => Collector::new(
             new_target(&roots, cgroup.as_ref()),
             Window {
-                started_at_ms: clock::unix_ms(),
+                started_at_ms: started_ms,
                 saw_start: false,
                 ..Default::default()
             },
