@@ -25,21 +25,29 @@ pub fn seed(session: &mut Session, pid: u32) {
 /// Follows `roots` and all their descendants; returns how many processes that is.
 pub fn follow_trees(session: &mut Session, roots: &[u32]) -> Result<usize> {
     let mut followed: HashSet<u32> = HashSet::new();
+    // Every pid looked at, live or not: an unreaped zombie child is listed in every pass.
+    let mut seen: HashSet<u32> = roots.iter().copied().collect();
     let mut found: Vec<(u32, u32)> = roots.iter().map(|&r| (r, track::ROOT)).collect();
     while !found.is_empty() {
         for &(pid, why) in &found {
             session.tracer.track(pid, why)?;
+            // Gone or exiting before it was in the set: its exit hook may have run already,
+            // and would never take it out again.
+            if !procscan::is_live(pid) {
+                session.tracer.untrack(pid).ok();
+                continue;
+            }
             followed.insert(pid);
         }
         // Parents before children: each pass is one generation deeper.
-        for &(pid, _) in &found {
+        for &(pid, _) in found.iter().filter(|(p, _)| followed.contains(p)) {
             seed(session, pid);
         }
         // Keep the ring buffer from filling while procfs is read.
         session.drain()?;
         found = procscan::children_of(&followed)
             .into_iter()
-            .filter(|(child, _)| !followed.contains(child))
+            .filter(|(child, _)| seen.insert(*child))
             .map(|(child, _)| (child, track::CHILD))
             .collect();
         found.sort_unstable();
@@ -92,11 +100,11 @@ fn start_time(pid: u32) -> u64 {
 }
 
 /// Whether any process permtrace follows by pid still runs. Entries of processes that are
-/// gone without their exit being seen are dropped on the way.
+/// gone (or zombies) without the kernel having taken them out are dropped on the way.
 pub fn any_followed_alive(session: &mut Session) -> bool {
     let mut alive = false;
     for pid in session.tracer.tracked_pids() {
-        if procscan::is_alive(pid) {
+        if procscan::is_live(pid) {
             alive = true;
         } else if let Err(e) = session.tracer.untrack(pid) {
             log::debug!("{e:#}");

@@ -22,6 +22,27 @@ pub fn is_alive(pid: u32) -> bool {
     Path::new(&format!("/proc/{pid}")).exists()
 }
 
+/// Whether the process runs and is not on its way out: not a zombie, not exiting
+/// (`PF_EXITING` is set before the kernel's exit hook runs). A pid put in the traced set
+/// after its exit hook ran would stay there, and name another process once reused.
+pub fn is_live(pid: u32) -> bool {
+    std::fs::read(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| parse_liveness(&stat))
+        .unwrap_or(false)
+}
+
+const PF_EXITING: u64 = 0x4;
+
+fn parse_liveness(stat: &[u8]) -> Option<bool> {
+    let close = stat.iter().rposition(|&b| b == b')')?;
+    let rest = std::str::from_utf8(&stat[close + 1..]).ok()?;
+    let mut f = rest.split_whitespace();
+    let state = f.next()?;
+    let flags: u64 = f.nth(5)?.parse().ok()?;
+    Some(!matches!(state, "Z" | "X" | "x") && flags & PF_EXITING == 0)
+}
+
 /// The parent pid, from `/proc/P/stat`.
 pub fn parent_of(pid: u32) -> Option<u32> {
     let stat = std::fs::read(format!("/proc/{pid}/stat")).ok()?;

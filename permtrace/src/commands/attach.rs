@@ -211,8 +211,8 @@ fn targets(args: &AttachArgs, previous: Option<&Capture>) -> Result<(Vec<u32>, O
         if pid == std::process::id() {
             bail!("--pid {pid} is permtrace itself");
         }
-        if !procscan::is_alive(pid) {
-            bail!("no process with pid {pid}");
+        if !procscan::is_live(pid) {
+            bail!("no running process with pid {pid}");
         }
         if procscan::program_of(pid).is_none() {
             bail!(

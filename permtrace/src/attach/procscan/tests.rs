@@ -16,6 +16,17 @@ fn the_parent_is_read_after_the_last_parenthesis_of_comm() {
 }
 
 #[test]
+fn zombies_and_exiting_processes_are_not_live() {
+    let running = b"42 (node) S 1 42 42 0 -1 4194560 0 0";
+    let zombie = b"42 (node) Z 1 42 42 0 -1 4194316 0 0";
+    let exiting = b"42 (a) b) R 1 42 42 0 -1 4194564 0 0";
+    assert_eq!(parse_liveness(running), Some(true));
+    assert_eq!(parse_liveness(zombie), Some(false));
+    assert_eq!(parse_liveness(exiting), Some(false));
+    assert!(is_live(std::process::id()));
+}
+
+#[test]
 fn unix_listeners_are_told_from_accepted_connections_by_their_flags() {
     let listen = "0000000000000000: 00000002 00000000 00010000 0001 01 31337 /run/app.sock";
     let accepted = "0000000000000000: 00000003 00000000 00000000 0001 03 31338 /run/app.sock";
