@@ -5,18 +5,24 @@
 //! change cannot silently shift a field, and a record that is too short or of an unknown
 //! kind is an error, never undefined behaviour.
 
-use std::mem::{offset_of, size_of};
+use std::{
+    mem::{offset_of, size_of},
+    net::IpAddr,
+};
 
 use permtrace_common::{
     event::{
-        DnsEvent, EventHeader, EventKind, ExecEvent, ExitEvent, FdEvent, ForkEvent, PathEvent,
-        SockEvent, dns_dir, flags,
+        DnsEvent, EventHeader, EventKind, ExecEvent, ExitEvent, FdEvent, ForkEvent, LookupAddr,
+        LookupEvent, PathEvent, RuntimeEvent, SockEvent, dns_dir, flags, phase,
     },
-    limits::{PATH_CAP, SOCKADDR_CAP},
+    limits::{NAME_CAP, PATH_CAP, SOCKADDR_CAP},
 };
 
 use crate::{
-    event::{Body, DnsMessage, Event, ExecCall, FdCall, PathCall, RawPath, SockCall},
+    event::{
+        Body, DnsMessage, Event, ExecCall, FdCall, Feature, Lookup, PathCall, RawPath, RuntimeCall,
+        SockCall,
+    },
     pathbytes::PathBytes,
 };
 
@@ -26,6 +32,8 @@ pub enum DecodeError {
     Short(usize),
     #[error("unknown event kind {0}")]
     UnknownKind(u32),
+    #[error("unknown runtime feature {0}")]
+    UnknownFeature(u32),
     #[error("{kind:?} record needs {need} bytes, has {have}")]
     Truncated {
         kind: EventKind,
@@ -101,6 +109,8 @@ pub fn decode(record: &[u8]) -> Result<Event, DecodeError> {
         EventKind::Fork => size_of::<ForkEvent>(),
         EventKind::Exit => size_of::<ExitEvent>(),
         EventKind::Dns => size_of::<DnsEvent>(),
+        EventKind::Lookup => size_of::<LookupEvent>(),
+        EventKind::Runtime => size_of::<RuntimeEvent>(),
     };
     r.tail(kind, 0, fixed)?;
     let body = match kind {
@@ -143,6 +153,14 @@ pub fn decode(record: &[u8]) -> Result<Event, DecodeError> {
                     .tail(kind, DnsEvent::TAIL + SOCKADDR_CAP, payload_len)?
                     .to_vec(),
                 truncated: h.flags & flags::PAYLOAD_TRUNCATED != 0,
+            })
+        }
+        EventKind::Lookup => Body::Lookup(lookup(&r, &h)?),
+        EventKind::Runtime => {
+            let id = r.u32(offset_of!(RuntimeEvent, feature));
+            Body::Runtime(RuntimeCall {
+                feature: Feature::from_id(id).ok_or(DecodeError::UnknownFeature(id))?,
+                enter: r.u32(offset_of!(RuntimeEvent, phase)) == phase::ENTER,
             })
         }
     };
@@ -192,6 +210,39 @@ fn path_call(r: &Reader<'_>, h: &Header) -> Result<PathCall, DecodeError> {
         path2,
         flags: r.u64(offset_of!(PathEvent, flags)),
         mode: r.u32(offset_of!(PathEvent, mode)),
+    })
+}
+
+fn lookup(r: &Reader<'_>, h: &Header) -> Result<Lookup, DecodeError> {
+    let name_len = (r.u16(offset_of!(LookupEvent, name_len)) as usize).min(NAME_CAP);
+    let count = r.u16(offset_of!(LookupEvent, addr_count)) as usize;
+    let name = r.tail(h.kind, LookupEvent::TAIL, name_len)?;
+    let size = size_of::<LookupAddr>();
+    let raw = if count == 0 {
+        &[][..]
+    } else {
+        r.tail(h.kind, LookupEvent::TAIL + NAME_CAP, count * size)?
+    };
+    let mut addrs = Vec::new();
+    for entry in raw.chunks_exact(size) {
+        let family = u32::from_ne_bytes(entry[..4].try_into().expect("4 bytes"));
+        let bytes = &entry[offset_of!(LookupAddr, addr)..];
+        let ip = match family as i32 {
+            libc::AF_INET => IpAddr::from([bytes[0], bytes[1], bytes[2], bytes[3]]),
+            libc::AF_INET6 => IpAddr::from(<[u8; 16]>::try_from(&bytes[..16]).expect("16 bytes")),
+            _ => continue,
+        };
+        if !addrs.contains(&ip) {
+            addrs.push(ip);
+        }
+    }
+    Ok(Lookup {
+        enter: r.u32(offset_of!(LookupEvent, phase)) == phase::ENTER,
+        ret: h.ret,
+        name: String::from_utf8_lossy(name).into_owned(),
+        name_truncated: h.flags & flags::NAME_TRUNCATED != 0,
+        addrs,
+        addrs_truncated: h.flags & flags::ADDRS_TRUNCATED != 0,
     })
 }
 
