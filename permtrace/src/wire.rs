@@ -353,6 +353,70 @@ pub mod encode {
         buf
     }
 
+    /// A getaddrinfo entry (`addrs` empty) or return, as the uprobes write it: one entry per
+    /// `(family, bytes)`, family 0 for a skipped entry.
+    pub fn lookup(tgid: u32, enter: bool, name: &str, ret: i64, addrs: &[(u32, &[u8])]) -> Vec<u8> {
+        let mut buf = vec![0; LookupEvent::TAIL];
+        buf.extend_from_slice(name.as_bytes());
+        if !addrs.is_empty() {
+            buf.resize(LookupEvent::TAIL + NAME_CAP, 0);
+            for (family, bytes) in addrs {
+                let mut entry = LookupAddr {
+                    family: *family,
+                    addr: [0; 16],
+                };
+                entry.addr[..bytes.len()].copy_from_slice(bytes);
+                let at = buf.len();
+                put(&mut buf, at, entry);
+            }
+        }
+        let mut h = hdr(EventKind::Lookup, tgid, 0, ret);
+        h.size = buf.len() as u32;
+        let ev = LookupEvent {
+            hdr: h,
+            phase: if enter { phase::ENTER } else { phase::RETURN },
+            name_len: name.len() as u16,
+            addr_count: addrs.len() as u16,
+        };
+        put(&mut buf, 0, ev);
+        buf
+    }
+
+    pub fn runtime(tgid: u32, feature: u32, enter: bool) -> Vec<u8> {
+        let mut buf = Vec::new();
+        let mut h = hdr(EventKind::Runtime, tgid, 0, 0);
+        h.size = size_of::<RuntimeEvent>() as u32;
+        let ev = RuntimeEvent {
+            hdr: h,
+            feature,
+            phase: if enter { phase::ENTER } else { phase::RETURN },
+        };
+        put(&mut buf, 0, ev);
+        buf
+    }
+
+    pub fn dns(tgid: u32, fd: i32, sent: bool, peer: &[u8], payload: &[u8]) -> Vec<u8> {
+        let mut buf = vec![0; DnsEvent::TAIL];
+        buf.extend_from_slice(peer);
+        buf.resize(DnsEvent::TAIL + SOCKADDR_CAP, 0);
+        buf.extend_from_slice(payload);
+        let mut h = hdr(EventKind::Dns, tgid, 45, payload.len() as i64);
+        h.size = buf.len() as u32;
+        let ev = DnsEvent {
+            hdr: h,
+            fd,
+            direction: if sent {
+                dns_dir::SENT
+            } else {
+                dns_dir::RECEIVED
+            },
+            addr_len: peer.len() as u32,
+            payload_len: payload.len() as u32,
+        };
+        put(&mut buf, 0, ev);
+        buf
+    }
+
     pub fn sock(tgid: u32, nr: u32, fd: i32, addr: &[u8], ret: i64) -> Vec<u8> {
         let mut buf = vec![0; SockEvent::TAIL];
         buf.extend_from_slice(addr);
@@ -413,6 +477,59 @@ mod tests {
         assert_eq!(e.filename.bytes.to_string(), "/bin/sh");
         let argv: Vec<String> = e.argv.iter().map(|a| a.to_string()).collect();
         assert_eq!(argv, ["sh", "-c", "cat /etc/hostname"]);
+    }
+
+    #[test]
+    fn lookup_records_keep_the_name_and_distinct_addresses() {
+        let rec = encode::lookup(5, true, "api.example.com", 0, &[]);
+        let Body::Lookup(l) = decode(&rec).unwrap().body else {
+            panic!()
+        };
+        assert!(l.enter && l.addrs.is_empty());
+        assert_eq!(l.name, "api.example.com");
+
+        let v6 = "2001:db8::1"
+            .parse::<std::net::Ipv6Addr>()
+            .unwrap()
+            .octets();
+        let rec = encode::lookup(
+            5,
+            false,
+            "api.example.com",
+            0,
+            &[
+                (libc::AF_INET as u32, &[93, 184, 216, 34]),
+                (0, &[]), // an entry the kernel skipped (another socket type)
+                (libc::AF_INET as u32, &[93, 184, 216, 34]),
+                (libc::AF_INET6 as u32, &v6),
+            ],
+        );
+        let Body::Lookup(l) = decode(&rec).unwrap().body else {
+            panic!()
+        };
+        let addrs: Vec<String> = l.addrs.iter().map(|a| a.to_string()).collect();
+        assert_eq!(addrs, ["93.184.216.34", "2001:db8::1"]);
+        assert!(!l.enter && l.ret == 0);
+        // A return record cut before its address table is an error, not a silent empty list.
+        assert!(matches!(
+            decode(&rec[..LookupEvent::TAIL + NAME_CAP + 10]),
+            Err(DecodeError::Truncated { .. })
+        ));
+    }
+
+    #[test]
+    fn runtime_records_name_their_feature_and_unknown_features_are_errors() {
+        use permtrace_common::event::feature;
+        let rec = encode::runtime(3, feature::WORKER, true);
+        assert_eq!(
+            decode(&rec).unwrap().body,
+            Body::Runtime(RuntimeCall {
+                feature: Feature::Worker,
+                enter: true
+            })
+        );
+        let rec = encode::runtime(3, 99, true);
+        assert_eq!(decode(&rec), Err(DecodeError::UnknownFeature(99)));
     }
 
     #[test]

@@ -16,6 +16,8 @@ pub use runtime::ProbeReport;
 pub use spawns::is_path_search_step;
 
 #[cfg(test)]
+mod names_tests;
+#[cfg(test)]
 mod tests;
 
 pub use stats::record_access;
