@@ -1,8 +1,8 @@
 //! DNS messages of traced processes, copied at syscall exit from the buffers of sends to and
 //! receives from port 53 (c-ares, which Node links statically for `dns.resolve*`, and libc's
-//! own resolver). Only sockets that are recognisably DNS cost more than a port check: an
-//! addressed send or receive is checked by its address, and a connected socket by
-//! `DNS_SOCKETS`, which connect maintains.
+//! own resolver). A socket becomes a DNS socket (`DNS_SOCKETS`) when it connects or sends to
+//! port 53; only its receives are followed, so the receives of ordinary UDP traffic cost one
+//! map lookup at entry and nothing else.
 
 use aya_ebpf::helpers::bpf_get_current_pid_tgid;
 use permtrace_common::{
@@ -73,16 +73,14 @@ fn addr_is_dns(addr: u64) -> bool {
 }
 
 /// At entry: whether a send or receive may carry DNS, so its arguments are worth stashing.
-/// Sends and receives that name no address on a socket that is not a DNS socket are skipped.
 #[inline(always)]
 pub fn worth_following(class: Class, args: &[u64; 6]) -> bool {
     let fd = args[0] as i32;
     match class {
-        Class::RecvFrom => args[4] != 0 || is_dns_socket(fd),
-        Class::RecvMsg | Class::SendMmsg | Class::RecvMmsg => {
-            // msghdr.msg_name is its first field (also of the first mmsghdr).
-            user::<u64>(args[1]) != Some(0) || is_dns_socket(fd)
-        }
+        Class::RecvFrom | Class::RecvMsg | Class::RecvMmsg => is_dns_socket(fd),
+        // msghdr.msg_name is the first field of the first mmsghdr: an addressed send may be
+        // to port 53, which only its exit can tell.
+        Class::SendMmsg => user::<u64>(args[1]) != Some(0) || is_dns_socket(fd),
         _ => true,
     }
 }
@@ -171,8 +169,15 @@ fn msghdr(nr: u32, fd: i32, dir: u32, hdr: u64, len: u64, known: bool, ret: i64)
 
 #[inline(always)]
 fn message(nr: u32, fd: i32, dir: u32, m: &Msg, known: bool, ret: i64) {
-    if !known && !addr_is_dns(m.addr) {
-        return;
+    if !known {
+        if !addr_is_dns(m.addr) {
+            return;
+        }
+        // An unconnected socket sending to port 53 (musl's resolver): its answers come back
+        // on the same socket.
+        if dir == dns_dir::SENT {
+            let _ = DNS_SOCKETS.insert(socket_key(fd), 1, 0);
+        }
     }
     if m.buf == 0 || m.len == 0 {
         return;

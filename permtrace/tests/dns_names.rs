@@ -313,3 +313,67 @@ fn the_hosts_command_lists_names_with_ports_for_a_firewall() {
         "{list:#}"
     );
 }
+
+fn names_of<'a>(cap: &'a Value, name: &str, via: &str) -> &'a Value {
+    cap["names"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["name"] == name && n["via"] == via)
+        .unwrap_or_else(|| panic!("no {name} via {via} among {:#}", cap["names"]))
+}
+
+#[test]
+fn a_resolver_that_sends_without_connecting_is_seen_too() {
+    require_kernel();
+    // musl's resolver (Alpine) sends to port 53 on an unconnected socket: python does the
+    // same here, so the answer must be recognised by the socket's earlier send.
+    let ns = dns_server("plain.test", Ipv4Addr::new(127, 0, 0, 66));
+    let script = format!(
+        "import socket\n\
+         q = bytes.fromhex('abcd01000001000000000000') + b'\\x05plain\\x04test\\x00' + b'\\x00\\x01\\x00\\x01'\n\
+         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n\
+         s.sendto(q, ('{ns}', 53))\n\
+         print(len(s.recvfrom(512)[0]))\n"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let (cap, _) = trace(&dir.path().join("out"), &["python3", "-c", &script]);
+    let plain = names_of(&cap, "plain.test", "dns");
+    assert_eq!(plain["addresses"], serde_json::json!(["127.0.0.66"]));
+    assert_eq!(
+        (
+            plain["stats"]["count"].as_u64(),
+            plain["stats"]["ok"].as_u64()
+        ),
+        (Some(1), Some(1))
+    );
+}
+
+#[test]
+fn libc_queries_inside_getaddrinfo_are_marked_and_the_asked_name_kept() {
+    require_kernel();
+    let ns = dns_server("gai.test", Ipv4Addr::new(127, 0, 0, 67));
+    let dir = tempfile::tempdir().unwrap();
+    let resolv = dir.path().join("resolv.conf");
+    std::fs::write(&resolv, format!("nameserver {ns}\n")).unwrap();
+    // getent resolves with getaddrinfo: libc sends the DNS queries itself (sendmmsg on a
+    // connected socket) inside the call.
+    let shell = format!(
+        "mount --bind '{}' /etc/resolv.conf && exec getent ahostsv4 gai.test",
+        resolv.display()
+    );
+    let (cap, stdout) = trace(
+        &dir.path().join("out"),
+        &["unshare", "-m", "sh", "-c", &shell],
+    );
+    assert!(stdout.contains("127.0.0.67"), "getent printed {stdout:?}");
+    let gai = names_of(&cap, "gai.test", "getaddrinfo");
+    assert_eq!(gai["addresses"], serde_json::json!(["127.0.0.67"]));
+    let dns = names_of(&cap, "gai.test", "dns");
+    let stats = &dns["stats"];
+    assert!(stats["count"].as_u64().unwrap() >= 1, "{dns:#}");
+    assert_eq!(
+        stats["in_resolver"], stats["count"],
+        "libc sent them all: {dns:#}"
+    );
+}
