@@ -157,6 +157,17 @@ impl Tracer {
         self.uprobes.follow(&mut self.ebpf, ev, resolved)
     }
 
+    /// Probes a process found running when attaching (its node binary and C library), so its
+    /// runtime features and lookups from now on are seen. Hand the results to
+    /// `Collector::note_probes` (the node report with `library: None`).
+    pub fn probe_process(
+        &mut self,
+        tgid: u32,
+        exe: &crate::pathbytes::PathBytes,
+    ) -> (Option<crate::collector::ProbeReport>, Vec<Probed>) {
+        self.uprobes.probe_process(&mut self.ebpf, tgid, exe)
+    }
+
     /// The ring buffer; taken once by the event loop.
     pub fn take_ring(&mut self) -> Option<EventRing> {
         self.ring.take()

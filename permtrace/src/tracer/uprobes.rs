@@ -352,3 +352,36 @@ fn shorten(text: &str) -> String {
     out.push_str(&lines[lines.len() - 20..].join("\n"));
     out
 }
+
+impl Uprobes {
+    /// Probes a process that was running before the capture (attach): its node binary, and
+    /// the C library it has mapped. Returns the node binary's report (None when the process
+    /// does not run node) and the libraries that could not be probed.
+    pub fn probe_process(
+        &mut self,
+        ebpf: &mut Ebpf,
+        tgid: u32,
+        exe: &PathBytes,
+    ) -> (Option<ProbeReport>, Vec<Probed>) {
+        let node =
+            is_node_exe(exe).then(|| self.probe_node(ebpf, &in_process(tgid, "exe", None, exe)));
+        let mut gaps = Vec::new();
+        let maps = std::fs::read_to_string(format!("/proc/{tgid}/maps")).unwrap_or_default();
+        let mut seen = Vec::new();
+        for path in maps.lines().filter_map(|l| l.split_whitespace().nth(5)) {
+            let lib = PathBytes::from(path);
+            if !is_c_library(lib.file_name()) || seen.contains(&lib) {
+                continue;
+            }
+            let report = self.probe_libc(ebpf, &in_process(tgid, "root", Some(&lib), &lib));
+            if !report.is_complete() {
+                gaps.push(Probed {
+                    library: Some(lib.clone()),
+                    report,
+                });
+            }
+            seen.push(lib);
+        }
+        (node, gaps)
+    }
+}
