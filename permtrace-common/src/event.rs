@@ -264,10 +264,15 @@ pub mod feature {
     pub const INSPECTOR_OPEN: u32 = 4;
     /// The inspector binding's session constructor (`Session.connect()`).
     pub const INSPECTOR_CONNECT: u32 = 5;
+    /// c-ares (statically linked in node) setting itself up (`ares_init_options`,
+    /// `ares_reinit`): not a permission, but the window in which it reads resolv.conf and
+    /// nsswitch.conf, which Node never checks.
+    pub const RESOLVER_INIT: u32 = 6;
 }
 
-/// A native entry point of a Node runtime feature was entered (or, for
-/// [`feature::ADDON`], returned: the window between the two is the addon's dlopen).
+/// A native entry point of a Node runtime feature was entered (or, for [`feature::ADDON`]
+/// and [`feature::RESOLVER_INIT`], returned: the window between the two is the addon's
+/// dlopen, or c-ares reading its configuration).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
 pub struct RuntimeEvent {

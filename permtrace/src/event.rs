@@ -136,10 +136,23 @@ pub enum Feature {
     Addon,
     InspectorOpen,
     InspectorConnect,
+    /// c-ares reading its configuration: a resolver window, not a permission.
+    ResolverInit,
 }
 
 impl Feature {
-    pub const ALL: [Feature; 5] = [
+    /// Every probed entry point.
+    pub const ALL: [Feature; 6] = [
+        Feature::Worker,
+        Feature::Wasi,
+        Feature::Addon,
+        Feature::InspectorOpen,
+        Feature::InspectorConnect,
+        Feature::ResolverInit,
+    ];
+
+    /// The features that need a permission flag (`capture.runtime`).
+    pub const PERMISSIONS: [Feature; 5] = [
         Feature::Worker,
         Feature::Wasi,
         Feature::Addon,
@@ -156,6 +169,7 @@ impl Feature {
             Feature::Addon => f::ADDON,
             Feature::InspectorOpen => f::INSPECTOR_OPEN,
             Feature::InspectorConnect => f::INSPECTOR_CONNECT,
+            Feature::ResolverInit => f::RESOLVER_INIT,
         }
     }
 
@@ -171,6 +185,7 @@ impl Feature {
             Feature::Addon => "addon",
             Feature::InspectorOpen => "inspector_open",
             Feature::InspectorConnect => "inspector_connect",
+            Feature::ResolverInit => "resolver_init",
         }
     }
 }

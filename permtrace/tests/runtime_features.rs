@@ -137,13 +137,13 @@ fn a_native_addon_is_listed_by_its_path() {
     }
 }
 
-fn hosts_read(cap: &Value) -> (u64, u64) {
+fn reads_of(cap: &Value, path: &str) -> (u64, u64) {
     let rec = cap["files"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|f| f["path"] == "/etc/hosts")
-        .unwrap_or_else(|| panic!("/etc/hosts was not read: {:#}", cap["files"]));
+        .find(|f| f["path"] == path)
+        .unwrap_or_else(|| panic!("{path} was not read: {:#}", cap["files"]));
     let read = &rec["access"]["read"];
     (
         read["count"].as_u64().unwrap(),
@@ -158,11 +158,21 @@ fn etc_hosts_read_by_libc_is_in_resolver_and_read_by_fs_is_not() {
     let both = "require('dns').lookup('localhost', (e) => { if (e) throw e; \
                 require('fs').readFileSync('/etc/hosts'); });";
     for node in nodes() {
-        let (count, in_resolver) = hosts_read(&trace_node(&node, lookup));
+        let cap = trace_node(&node, lookup);
+        let (count, in_resolver) = reads_of(&cap, "/etc/hosts");
         assert!(count >= 1, "{}", node.display());
         assert_eq!(in_resolver, count, "{}: only libc read it", node.display());
+        // resolv.conf is read by c-ares when the dns module sets it up, and by libc.
+        let (count, in_resolver) = reads_of(&cap, "/etc/resolv.conf");
+        assert!(count >= 1, "{}", node.display());
+        assert_eq!(
+            in_resolver,
+            count,
+            "{}: only resolvers read it",
+            node.display()
+        );
 
-        let (count, in_resolver) = hosts_read(&trace_node(&node, both));
+        let (count, in_resolver) = reads_of(&trace_node(&node, both), "/etc/hosts");
         assert!(in_resolver >= 1, "{}", node.display());
         assert_eq!(
             count,

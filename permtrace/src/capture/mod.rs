@@ -171,7 +171,9 @@ pub struct AccessStats {
     /// Calls a Node process made before it loaded any JavaScript file (runtime start-up).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub before_main: u64,
-    /// Calls made inside libc's resolver (getaddrinfo), which Node never checks.
+    /// Calls made inside a resolver, which Node never checks: libc's getaddrinfo (reading
+    /// /etc/hosts, resolv.conf, nsswitch.conf for `dns.lookup`), or c-ares reading its
+    /// configuration when Node's `dns` module sets it up.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub in_resolver: u64,
     pub first_seen_ms: u64,

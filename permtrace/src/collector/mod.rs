@@ -24,7 +24,7 @@ pub use stats::record_access;
 
 use crate::{
     capture::{Capture, CaptureStats, SCHEMA, Target, ToolInfo, Window},
-    event::{Body, Event},
+    event::{Body, Event, Feature},
     pathbytes::PathBytes,
     resolve::{ProcState, Resolved, Resolver},
     tracer::KernelStats,
@@ -180,6 +180,9 @@ impl Collector {
             Body::Lookup(l) => {
                 let ctx = self.programs.context(ev.tgid);
                 self.names.lookup(ev.tgid, ev.tid, l, ctx, now);
+            }
+            Body::Runtime(call) if call.feature == Feature::ResolverInit => {
+                self.names.resolver_window(ev.tid, call.enter);
             }
             Body::Runtime(call) => self.runtime.call(ev.tid, *call),
             Body::Fd(_) => {}

@@ -46,7 +46,7 @@ pub struct Names {
     /// Address -> names from the capture this one resumes (its trees are gone).
     carried: HashMap<IpAddr, BTreeSet<String>>,
     records: HashMap<(String, &'static str), (BTreeSet<IpAddr>, AccessStats)>,
-    /// Threads inside getaddrinfo.
+    /// Threads inside getaddrinfo or c-ares initialisation.
     resolving: HashSet<u32>,
 }
 
@@ -103,7 +103,17 @@ impl Names {
         })
     }
 
-    /// Whether thread `tid` is inside getaddrinfo: its file opens and DNS messages are libc's.
+    /// c-ares entering or leaving its configuration reading on thread `tid`.
+    pub fn resolver_window(&mut self, tid: u32, enter: bool) {
+        if enter {
+            self.resolving.insert(tid);
+        } else {
+            self.resolving.remove(&tid);
+        }
+    }
+
+    /// Whether thread `tid` is inside a resolver (libc's getaddrinfo, c-ares setting itself
+    /// up): its file opens and DNS messages are the resolver's, not the application's.
     pub fn in_resolver(&self, tid: u32) -> bool {
         self.resolving.contains(&tid)
     }

@@ -393,3 +393,42 @@ fn resume_keeps_names_and_joins_later_connects_to_them() {
         (&["api.test".to_string()][..], false)
     );
 }
+
+#[test]
+fn c_ares_reading_its_configuration_is_a_resolver_window() {
+    let mut c = node_collector(false);
+    let open = |path: &str| {
+        wire(
+            100,
+            encode::path(100, nr::OPENAT, AT_FDCWD, path, None, 0, 20),
+        )
+    };
+    c.ingest(&wire(
+        100,
+        encode::runtime(100, feature::RESOLVER_INIT, true),
+    ));
+    c.ingest(&open("/etc/resolv.conf"));
+    c.ingest(&wire(
+        100,
+        encode::runtime(100, feature::RESOLVER_INIT, false),
+    ));
+    c.ingest(&open("/etc/resolv.conf"));
+    let cap = c.snapshot(Default::default(), 0);
+    let f = cap
+        .files
+        .iter()
+        .find(|f| f.path.to_string() == "/etc/resolv.conf")
+        .unwrap();
+    assert_eq!(
+        (
+            f.access[&Access::Read].count,
+            f.access[&Access::Read].in_resolver
+        ),
+        (2, 1)
+    );
+    // Not a permission: it neither counts as a runtime feature nor needs to be watched.
+    assert_eq!(
+        cap.runtime.workers + cap.runtime.wasi + cap.runtime.inspector,
+        0
+    );
+}

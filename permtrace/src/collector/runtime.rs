@@ -99,7 +99,7 @@ impl Runtime {
     pub fn to_record(&self, node_binaries: &[PathBytes]) -> RuntimeUse {
         let watched = |exe: &PathBytes| {
             self.probed.get(exe).is_some_and(|r| {
-                Feature::ALL
+                Feature::PERMISSIONS
                     .iter()
                     .all(|f| !r.missing.contains_key(f.name()))
             })
@@ -125,7 +125,10 @@ impl Runtime {
             if !self.probed.contains_key(exe) {
                 unobserved.push(ProbeGap {
                     binary: exe.clone(),
-                    features: Feature::ALL.iter().map(|f| f.name().to_string()).collect(),
+                    features: Feature::PERMISSIONS
+                        .iter()
+                        .map(|f| f.name().to_string())
+                        .collect(),
                     reason: "no uprobes were attached to this binary".into(),
                 });
             }

@@ -69,6 +69,8 @@ fn feature_symbols(f: Feature) -> &'static [&'static str] {
             "_ZN4node9inspector12_GLOBAL__N_120JSBindingsConnectionINS1_15LocalConnectionEE3NewERKN2v820FunctionCallbackInfoINS5_5ValueEEE",
             "_ZN4node9inspector12_GLOBAL__N_120JSBindingsConnectionINS1_20MainThreadConnectionEE3NewERKN2v820FunctionCallbackInfoINS5_5ValueEEE",
         ],
+        // c-ares (exported C symbols): where it reads resolv.conf and nsswitch.conf.
+        Feature::ResolverInit => &["ares_init_options", "ares_reinit"],
     }
 }
 
@@ -135,7 +137,7 @@ impl Uprobes {
                     );
                     continue;
                 }
-                let ret = f == Feature::Addon;
+                let ret = matches!(f, Feature::Addon | Feature::ResolverInit);
                 for off in found {
                     match attach_at(ebpf, ebpf_path, off, Some(f.id()), ret) {
                         Ok(l) => links.extend(l),
