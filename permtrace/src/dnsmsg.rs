@@ -139,10 +139,11 @@ fn addresses_of(name: &str, records: &[Record]) -> Vec<IpAddr> {
     for _ in 0..records.len() {
         let before = chain.len();
         for r in records {
-            if let RecordData::Cname(target) = &r.data {
-                if chain.contains(&r.owner) && !chain.contains(target) {
-                    chain.push(target.clone());
-                }
+            if let RecordData::Cname(target) = &r.data
+                && chain.contains(&r.owner)
+                && !chain.contains(target)
+            {
+                chain.push(target.clone());
             }
         }
         if chain.len() == before {
@@ -151,10 +152,11 @@ fn addresses_of(name: &str, records: &[Record]) -> Vec<IpAddr> {
     }
     let mut out = Vec::new();
     for r in records {
-        if let RecordData::Addr(ip) = r.data {
-            if chain.contains(&r.owner) && !out.contains(&ip) {
-                out.push(ip);
-            }
+        if let RecordData::Addr(ip) = r.data
+            && chain.contains(&r.owner)
+            && !out.contains(&ip)
+        {
+            out.push(ip);
         }
     }
     out

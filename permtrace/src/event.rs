@@ -302,3 +302,23 @@ pub fn errno_name(errno: i64) -> String {
     };
     name.to_string()
 }
+
+/// The name of a getaddrinfo error code (glibc and musl share these values), for reports.
+pub fn eai_name(code: i64) -> String {
+    let name = match code {
+        -1 => "EAI_BADFLAGS",
+        -2 => "EAI_NONAME",
+        -3 => "EAI_AGAIN",
+        -4 => "EAI_FAIL",
+        -5 => "EAI_NODATA",
+        -6 => "EAI_FAMILY",
+        -7 => "EAI_SOCKTYPE",
+        -8 => "EAI_SERVICE",
+        -9 => "EAI_ADDRFAMILY",
+        -10 => "EAI_MEMORY",
+        -11 => "EAI_SYSTEM",
+        -12 => "EAI_OVERFLOW",
+        n => return format!("EAI_{n}"),
+    };
+    name.to_string()
+}

@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::{
     access::{Access, classify, open_flags_text},
     dnsmsg,
-    event::{Body, Event, errno_name, syscall_name},
+    event::{Body, Event, eai_name, errno_name, syscall_name},
     pathbytes::PathBytes,
     resolve::{Resolution, Resolved, Unresolved},
     sockaddr::SockAddr,
@@ -239,7 +239,7 @@ pub fn line<'a>(ev: &'a Event, resolved: &'a Resolved, unix_ms: f64) -> LogLine<
             if !lk.enter {
                 l.addresses = Some(lk.addrs.iter().map(|a| a.to_string()).collect());
                 if lk.ret != 0 {
-                    l.error = Some(format!("EAI {}", lk.ret));
+                    l.error = Some(eai_name(lk.ret));
                 }
             }
             if lk.name_truncated || lk.addrs_truncated {

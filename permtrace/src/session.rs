@@ -68,6 +68,7 @@ impl Session {
             log,
             decode_errors,
             clock,
+            ..
         } = self;
         let mut log_error = None;
         let n = ring.get_mut().drain(|record| match wire::decode(record) {

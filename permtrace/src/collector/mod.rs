@@ -18,6 +18,10 @@ pub use spawns::is_path_search_step;
 #[cfg(test)]
 mod names_tests;
 #[cfg(test)]
+mod runtime_tests;
+#[cfg(test)]
+mod test_events;
+#[cfg(test)]
 mod tests;
 
 pub use stats::record_access;
@@ -182,7 +186,7 @@ impl Collector {
                 self.names.lookup(ev.tgid, ev.tid, l, ctx, now);
             }
             Body::Runtime(call) if call.feature == Feature::ResolverInit => {
-                self.names.resolver_window(ev.tid, call.enter);
+                self.names.resolver_window(ev.tgid, ev.tid, call.enter);
             }
             Body::Runtime(call) => self.runtime.call(ev.tid, *call),
             Body::Fd(_) => {}

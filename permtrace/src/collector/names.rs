@@ -6,7 +6,7 @@
 //! another), but never for an unrelated tree. Several names for one address are all kept.
 
 use std::{
-    collections::{BTreeSet, HashMap, HashSet},
+    collections::{BTreeSet, HashMap},
     net::IpAddr,
 };
 
@@ -14,7 +14,7 @@ use super::stats::{Context, merge_stats, record_attempt, record_result};
 use crate::{
     capture::{AccessStats, NameRecord},
     dnsmsg,
-    event::{DnsMessage, Lookup},
+    event::{DnsMessage, Lookup, eai_name},
 };
 
 pub const VIA_GETADDRINFO: &str = "getaddrinfo";
@@ -46,8 +46,8 @@ pub struct Names {
     /// Address -> names from the capture this one resumes (its trees are gone).
     carried: HashMap<IpAddr, BTreeSet<String>>,
     records: HashMap<(String, &'static str), (BTreeSet<IpAddr>, AccessStats)>,
-    /// Threads inside getaddrinfo or c-ares initialisation.
-    resolving: HashSet<u32>,
+    /// Threads inside getaddrinfo or c-ares initialisation, with their process.
+    resolving: HashMap<u32, u32>,
 }
 
 impl Names {
@@ -92,6 +92,8 @@ impl Names {
 
     pub fn exit(&mut self, tgid: u32) {
         self.lineage.remove(&tgid);
+        // A thread killed inside a lookup never returns from it.
+        self.resolving.retain(|_, owner| *owner != tgid);
     }
 
     fn lineage_of(&self, tgid: u32) -> Lineage {
@@ -104,9 +106,9 @@ impl Names {
     }
 
     /// c-ares entering or leaving its configuration reading on thread `tid`.
-    pub fn resolver_window(&mut self, tid: u32, enter: bool) {
+    pub fn resolver_window(&mut self, tgid: u32, tid: u32, enter: bool) {
         if enter {
-            self.resolving.insert(tid);
+            self.resolving.insert(tid, tgid);
         } else {
             self.resolving.remove(&tid);
         }
@@ -115,12 +117,12 @@ impl Names {
     /// Whether thread `tid` is inside a resolver (libc's getaddrinfo, c-ares setting itself
     /// up): its file opens and DNS messages are the resolver's, not the application's.
     pub fn in_resolver(&self, tid: u32) -> bool {
-        self.resolving.contains(&tid)
+        self.resolving.contains_key(&tid)
     }
 
     pub fn lookup(&mut self, tgid: u32, tid: u32, l: &Lookup, ctx: Context, now: u64) {
         if l.enter {
-            self.resolving.insert(tid);
+            self.resolving.insert(tid, tgid);
             return;
         }
         self.resolving.remove(&tid);
@@ -130,6 +132,10 @@ impl Names {
             return;
         }
         let error = (l.ret != 0).then(|| eai_name(l.ret));
+        if l.name_truncated {
+            // Only part of the name was copied: a wrong name is worse than none.
+            return;
+        }
         let entry = self
             .records
             .entry((name.clone(), VIA_GETADDRINFO))
@@ -225,24 +231,5 @@ impl Names {
             .collect();
         out.sort_by(|a, b| (&a.name, &a.via).cmp(&(&b.name, &b.via)));
         out
-    }
-}
-
-/// The name of a getaddrinfo error code (glibc and musl share these values).
-fn eai_name(code: i64) -> String {
-    match code {
-        -1 => "EAI_BADFLAGS".into(),
-        -2 => "EAI_NONAME".into(),
-        -3 => "EAI_AGAIN".into(),
-        -4 => "EAI_FAIL".into(),
-        -5 => "EAI_NODATA".into(),
-        -6 => "EAI_FAMILY".into(),
-        -7 => "EAI_SOCKTYPE".into(),
-        -8 => "EAI_SERVICE".into(),
-        -9 => "EAI_ADDRFAMILY".into(),
-        -10 => "EAI_MEMORY".into(),
-        -11 => "EAI_SYSTEM".into(),
-        -12 => "EAI_OVERFLOW".into(),
-        n => format!("EAI_{n}"),
     }
 }

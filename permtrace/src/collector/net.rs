@@ -87,12 +87,12 @@ impl Net {
             .entry((op, family, protocol, address, port))
             .or_default();
         entry.loopback = loopback;
-        if matches!(op, NetOp::Connect | NetOp::SendTo) {
-            if let Some(ip) = addr.as_ref().and_then(SockAddr::ip) {
-                let naming = names.naming(tgid, ip, port);
-                entry.hostnames.extend(naming.hostnames);
-                entry.name_unknown |= naming.name_unknown;
-            }
+        if matches!(op, NetOp::Connect | NetOp::SendTo)
+            && let Some(ip) = addr.as_ref().and_then(SockAddr::ip)
+        {
+            let naming = names.naming(tgid, ip, port);
+            entry.hostnames.extend(naming.hostnames);
+            entry.name_unknown |= naming.name_unknown;
         }
         record_access(&mut entry.stats, call.ret, ctx, now);
     }

@@ -77,11 +77,11 @@ impl Runtime {
     /// A path thread `tid` opened: inside `process.dlopen`, the first one is the addon (the
     /// loader opens it before any library it needs).
     pub fn opened(&mut self, tid: u32, path: &PathBytes) {
-        if let Some(seen) = self.dlopen.get_mut(&tid) {
-            if !*seen {
-                *seen = true;
-                self.addons.insert(path.clone());
-            }
+        if let Some(seen) = self.dlopen.get_mut(&tid)
+            && !*seen
+        {
+            *seen = true;
+            self.addons.insert(path.clone());
         }
     }
 

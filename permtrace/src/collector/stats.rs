@@ -37,13 +37,13 @@ pub fn record_attempt(s: &mut AccessStats, ctx: Context, now_ms: u64) {
     if ctx.in_resolver {
         s.in_resolver += 1;
     }
-    if let Some(p) = ctx.program {
-        if !s.by.contains(&p) {
-            if s.by.len() < MAX_BY {
-                s.by.push(p);
-            } else {
-                s.by_more += 1;
-            }
+    if let Some(p) = ctx.program
+        && !s.by.contains(&p)
+    {
+        if s.by.len() < MAX_BY {
+            s.by.push(p);
+        } else {
+            s.by_more += 1;
         }
     }
 }

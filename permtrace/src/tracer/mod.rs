@@ -5,14 +5,16 @@ mod btf_offsets;
 mod detach;
 mod elf_symbols;
 mod privileges;
+mod probe_targets;
 mod programs;
 mod ring;
 mod uprobes;
 
 pub use btf_offsets::{VMLINUX_BTF, kernel_offsets};
 pub use privileges::{PrivilegeError, check_privileges};
+pub use probe_targets::{Probed, likely_node_binaries};
 pub use ring::EventRing;
-pub use uprobes::{GETADDRINFO, Probed, likely_node_binaries};
+pub use uprobes::GETADDRINFO;
 
 use anyhow::{Context as _, Result};
 use aya::{
@@ -101,7 +103,7 @@ impl Tracer {
         let mut uprobes = uprobes::Uprobes::load(&mut ebpf);
         // The host's libc is what `run` starts and most processes use; others (containers,
         // musl) are probed when a traced process opens them.
-        if let Some(libc) = uprobes::own_libc() {
+        if let Some(libc) = probe_targets::own_libc() {
             uprobes.probe_libc(&mut ebpf, &libc);
         }
 
