@@ -106,11 +106,33 @@ fn two_names_for_one_address_are_both_kept_and_a_literal_ip_stays_an_ip() {
 }
 
 #[test]
-fn the_hosts_command_lists_names_with_ports_for_a_firewall() {
+fn the_hosts_command_lists_names_udp_and_unix_sockets_apart() {
     require_kernel();
     let hosts = "127.0.0.1 localhost\n127.0.0.65 api.test\n";
-    let app = http_app("127.0.0.65", &["http://api.test:{port}/"]);
     let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("app.sock");
+    // An HTTP GET by name, a UDP datagram to a literal address, a unix socket round trip.
+    let app = format!(
+        r#"const http = require('http'), net = require('net'), dgram = require('dgram');
+const unix = net.createServer(c => c.end()).listen({sock:?}, () => {{
+  const srv = http.createServer((q, r) => r.end('ok')).listen(0, '127.0.0.65', () => {{
+    const port = srv.address().port;
+    http.get(`http://api.test:${{port}}/`, res => {{
+      res.resume();
+      res.on('end', () => {{
+        const u = dgram.createSocket('udp4');
+        u.send('x', port, '127.0.0.66', () => {{
+          u.close();
+          net.connect({sock:?}).on('close', () => {{
+            console.log('PORT', port); srv.close(); unix.close();
+          }}).resume();
+        }});
+      }});
+    }});
+  }});
+}});
+"#
+    );
     let (cap, stdout) = trace_with_hosts(Path::new("/usr/bin/node"), &app, hosts);
     let port = port_from(&stdout);
     let file: PathBuf = dir.path().join("capture.json");
@@ -126,23 +148,44 @@ fn the_hosts_command_lists_names_with_ports_for_a_firewall() {
         String::from_utf8_lossy(&out.stderr)
     );
     let list: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let api = list["egress"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["host"] == "api.test")
-        .unwrap_or_else(|| panic!("{list:#}"));
-    assert_eq!(api["endpoint"], format!("api.test:{port}"));
+    let egress = list["egress"].as_array().unwrap();
+    let by_endpoint = |e: &str| {
+        egress
+            .iter()
+            .find(|x| x["endpoint"] == e)
+            .unwrap_or_else(|| panic!("no {e} in {list:#}"))
+    };
+    let api = by_endpoint(&format!("api.test:{port}"));
     assert_eq!(
         (api["protocol"].as_str(), api["loopback"].as_bool()),
         (Some("tcp"), Some(true))
     );
-    assert_eq!(api["addresses"], serde_json::json!(["127.0.0.65"]));
+    assert_eq!(
+        (api["named"].as_bool(), &api["addresses"]),
+        (Some(true), &serde_json::json!(["127.0.0.65"]))
+    );
+    let udp = by_endpoint(&format!("127.0.0.66:{port}"));
+    assert_eq!(
+        (udp["protocol"].as_str(), udp["named"].as_bool()),
+        (Some("udp"), Some(false))
+    );
     let listen = list["listen"].as_array().unwrap();
     assert!(
         listen
             .iter()
             .any(|l| l["op"] == "listen" && l["address"] == "127.0.0.65"),
         "{list:#}"
+    );
+    let unix = list["unix"].as_array().unwrap();
+    let path = sock.to_str().unwrap();
+    for op in ["listen", "connect"] {
+        assert!(
+            unix.iter().any(|u| u["path"] == path && u["op"] == op),
+            "no unix {op} of {path}: {list:#}"
+        );
+    }
+    assert!(
+        !egress.iter().any(|e| e["host"] == path) && !listen.iter().any(|l| l["address"] == path),
+        "unix sockets are listed apart: {list:#}"
     );
 }
