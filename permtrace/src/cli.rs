@@ -45,6 +45,11 @@ pub enum Command {
     ///
     /// Example: permtrace diff baseline/capture.json new/capture.json
     Diff(DiffArgs),
+    /// Print the hosts a capture connected to (by the names the app used), the ports it
+    /// listened on and the unix sockets it used, as JSON for an egress firewall (no root).
+    ///
+    /// Example: permtrace hosts permtrace-out/capture.json > egress.json
+    Hosts(HostsArgs),
 }
 
 #[derive(Debug, Args)]
@@ -170,6 +175,13 @@ pub struct DiffArgs {
     pub json: bool,
     #[command(flatten)]
     pub policy: PolicyArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct HostsArgs {
+    /// A capture.json written by run, attach or merge.
+    #[arg(value_name = "CAPTURE")]
+    pub capture: PathBuf,
 }
 
 #[derive(Debug, Clone, Args)]

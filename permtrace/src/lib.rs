@@ -11,6 +11,7 @@ pub mod cli;
 pub mod clock;
 pub mod collector;
 pub mod commands;
+pub mod dnsmsg;
 pub mod event;
 pub mod eventlog;
 pub mod node_args;
