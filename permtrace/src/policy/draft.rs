@@ -1,0 +1,351 @@
+//! Capture in, [`Policy`] out: the pipeline that every renderer shares. Pure: it reads
+//! nothing but the capture and the settings.
+
+use anyhow::{Result, bail};
+
+use super::{
+    Settings,
+    actors::{Actors, Role},
+    caps,
+    collapse::{self, Rules},
+    evidence::totals,
+    fsuse::{self, FsUse, Needed},
+    model::*,
+    protect::Verdict,
+    target::NodeTarget,
+};
+use crate::{capture::Capture, pathbytes::PathBytes};
+
+pub fn draft(cap: &Capture, settings: &Settings) -> Result<Policy> {
+    let captured = cap.target.node.as_ref().and_then(|n| n.version.as_deref());
+    let node = NodeTarget::resolve(settings.node_version.as_deref(), captured)?;
+    if cap.target.node.is_none() && !cap.programs.iter().any(|p| p.is_node) {
+        bail!(
+            "the capture contains no Node.js process (traced: {}); there is nothing to draft a \
+             Node permission config for",
+            describe_command(cap)
+        );
+    }
+    let actors = Actors::new(cap, &node);
+    let mut fs = fsuse::analyse(cap, &actors, &node, settings.keep_internal);
+    let rules = Rules {
+        threshold: settings.collapse_threshold,
+        protect: &settings.protect,
+    };
+    let mut review = std::mem::take(&mut fs.review);
+
+    let seeds = read_seeds(cap, &fs, settings, &mut review);
+    let read = grants(&fs.read, seeds, rules, &mut review);
+    let write = grants(&fs.write, vec![], rules, &mut review);
+    let (read, write) = (
+        representable(read, &mut review),
+        representable(write, &mut review),
+    );
+    let all = (!fs.symlinks.is_empty()).then(|| {
+        review.push(Review {
+            severity: Severity::Warning,
+            topic: "symlink".into(),
+            message: "the application creates symlinks (fs.symlink), which Node allows only with \
+                      full read and write access to everything: the draft grants \
+                      --allow-fs-read=* and --allow-fs-write=*, which disables fs restrictions. \
+                      Avoid creating symlinks to keep the narrow grants listed in the report"
+                .into(),
+            paths: fs.symlinks.iter().map(|c| c.path.clone()).collect(),
+        });
+        FullAccess {
+            why: "fs.symlink requires full fs.read and fs.write permissions".into(),
+            evidence: fs.symlinks.clone(),
+        }
+    });
+    if !fs.unresolved.is_empty() {
+        review.push(Review {
+            severity: Severity::Warning,
+            topic: "unresolved-paths".into(),
+            message: format!(
+                "{} path(s) a Node process used could not be made absolute (relative to a \
+                 directory permtrace did not see, or unreadable); they are not granted",
+                fs.unresolved.len()
+            ),
+            paths: fs.unresolved.clone(),
+        });
+    }
+    if let Some(r) = uncovered_walks(&fs.dropped, &read) {
+        review.push(r);
+    }
+    let caps = caps::analyse(cap, &actors, &node, &fs.addons);
+    review.extend(caps.review);
+    review.extend(version_notes(&node));
+    review.sort_by(|a, b| (a.severity, &a.topic).cmp(&(b.severity, &b.topic)));
+
+    let outside = fs
+        .outside
+        .iter()
+        .map(|(&id, paths)| OutsideUse {
+            program: id,
+            why: match actors.role(id) {
+                Role::UnrestrictedNode => format!(
+                    "a Node process started by Node: Node {} does not pass its permission flags \
+                     to children",
+                    node.major
+                ),
+                _ => "not Node.js: the permission model does not apply to it".into(),
+            },
+            paths: paths.clone(),
+        })
+        .collect();
+    let all_ids = cap.programs.iter().map(|p| p.id);
+    Ok(Policy {
+        schema: SCHEMA.into(),
+        capture: summary(cap),
+        completeness: completeness(cap),
+        settings: SettingsUsed {
+            collapse_threshold: settings.collapse_threshold,
+            keep_internal: settings.keep_internal,
+            protected: settings.protect.describe(),
+        },
+        programs: actors.refs(all_ids),
+        node_facts: NodeFacts::of(&node),
+        node,
+        fs: FsPolicy { read, write, all },
+        capabilities: caps.capabilities,
+        network: caps.network,
+        spawned: caps.spawned,
+        implicit: fs.implicit,
+        dropped: fs.dropped,
+        outside,
+        review,
+    })
+}
+
+/// The entry script's project directory, and package roots of modules outside it.
+fn read_seeds(
+    cap: &Capture,
+    fs: &FsUse,
+    settings: &Settings,
+    review: &mut Vec<Review>,
+) -> Vec<(PathBytes, GrantReason)> {
+    let has_package_json = |d: &PathBytes| fs.read_ok.contains(&d.join(b"package.json"));
+    let nearest_package = |file: &PathBytes| {
+        let mut dir = file.parent();
+        while let Some(d) = dir {
+            if has_package_json(&d) {
+                return Some(d);
+            }
+            dir = d.parent();
+        }
+        None
+    };
+    let mut seeds: Vec<(PathBytes, GrantReason)> = Vec::new();
+    if let Some(entry) = &cap.target.entry {
+        let project = match nearest_package(entry) {
+            Some(d) if settings.protect.allows(&d) => Some((d, true)),
+            _ => entry
+                .parent()
+                .filter(|d| {
+                    // Without a package.json only worth a grant when more than the entry is read.
+                    fs.read
+                        .iter()
+                        .any(|n| n.need.path != *entry && n.need.path.starts_with_dir(d))
+                })
+                .map(|d| (d, false)),
+        };
+        match project {
+            Some((dir, package_json)) => match settings.protect.check(&dir) {
+                Verdict::Allowed => seeds.push((dir, GrantReason::Project { package_json })),
+                _ => review.push(Review {
+                    severity: Severity::Note,
+                    topic: "project-dir-protected".into(),
+                    message: format!(
+                        "the entry script's directory {dir} is a protected place, so module files \
+                         are granted one by one instead of the whole directory"
+                    ),
+                    paths: vec![dir],
+                }),
+            },
+            None => {}
+        }
+    }
+    const MODULE_EXTS: &[&[u8]] = &[b".js", b".mjs", b".cjs", b".json"];
+    for n in &fs.read {
+        let p = &n.need.path;
+        if seeds.iter().any(|(d, _)| p.starts_with_dir(d))
+            || !MODULE_EXTS.iter().any(|e| p.file_name().ends_with(e))
+        {
+            continue;
+        }
+        if let Some(d) = nearest_package(p).filter(|d| settings.protect.allows(d)) {
+            seeds.push((d, GrantReason::Package));
+        }
+    }
+    seeds
+}
+
+fn grants(
+    needed: &[Needed],
+    seeds: Vec<(PathBytes, GrantReason)>,
+    rules: Rules,
+    review: &mut Vec<Review>,
+) -> Vec<Grant> {
+    let needs: Vec<collapse::Need> = needed.iter().map(|n| n.need.clone()).collect();
+    let plan = collapse::plan(&needs, seeds, rules);
+    review.extend(plan.review);
+    plan.grants
+        .into_iter()
+        .map(|g| {
+            let covers: Vec<Covered> = g
+                .covers
+                .iter()
+                .map(|&i| needed[i].evidence.clone())
+                .collect();
+            let (count, first, last, programs) = totals(&covers);
+            Grant {
+                path: g.path,
+                directory: g.directory,
+                reason: g.reason,
+                covers,
+                count,
+                first_seen_ms: first,
+                last_seen_ms: last,
+                programs,
+            }
+        })
+        .collect()
+}
+
+/// Node cannot take a path with `*` (a wildcard to it), a newline (one flag per line) or
+/// bytes that are not UTF-8 (its config file is JSON) exactly: such grants are left out.
+fn representable(grants: Vec<Grant>, review: &mut Vec<Review>) -> Vec<Grant> {
+    let (ok, bad): (Vec<_>, Vec<_>) = grants.into_iter().partition(|g| {
+        let b = g.path.as_bytes();
+        std::str::from_utf8(b).is_ok() && !b.contains(&b'*') && !b.contains(&b'\n')
+    });
+    if !bad.is_empty() {
+        review.push(Review {
+            severity: Severity::Warning,
+            topic: "unrepresentable-path".into(),
+            message:
+                "these paths contain `*` (a wildcard to Node), a newline or bytes that are not \
+                      UTF-8, so no grant can name them exactly; they are left out"
+                    .into(),
+            paths: bad.into_iter().map(|g| g.path).collect(),
+        });
+    }
+    ok
+}
+
+fn version_notes(node: &NodeTarget) -> Vec<Review> {
+    let mut v = Vec::new();
+    if node.unverified {
+        v.push(Review {
+            severity: Severity::Warning,
+            topic: "unverified-version".into(),
+            message: format!(
+                "Node {} is newer than the versions permtrace was verified against (20, 22, 24, \
+                 25, 26); the rules of 26 are used",
+                node.version
+            ),
+            paths: vec![],
+        });
+    }
+    if node.major == 22 && node.minor < 13 {
+        v.push(Review {
+            severity: Severity::Warning,
+            topic: "old-release".into(),
+            message: "Node 22 before 22.13 also checks module-resolution stats, which this draft \
+                      leaves out; upgrade Node or expect to add grants"
+                .into(),
+            paths: vec![],
+        });
+    }
+    v
+}
+
+fn summary(cap: &Capture) -> CaptureSummary {
+    CaptureSummary {
+        mode: cap.target.mode.clone(),
+        command: cap.target.command.clone(),
+        cwd: cap.target.cwd.clone(),
+        entry: cap.target.entry.clone(),
+        node_exe: cap.target.node.as_ref().map(|n| n.exe.clone()),
+        started_at_ms: cap.window.started_at_ms,
+        ended_at_ms: cap.window.ended_at_ms,
+        ended_by: cap.window.ended_by.clone(),
+        events: cap.stats.events,
+        sources: cap.sources.len(),
+    }
+}
+
+fn describe_command(cap: &Capture) -> String {
+    match cap.target.command.is_empty() {
+        true => format!("{} programs", cap.programs.len()),
+        false => cap
+            .target
+            .command
+            .iter()
+            .map(|a| a.to_string())
+            .collect::<Vec<_>>()
+            .join(" "),
+    }
+}
+
+fn completeness(cap: &Capture) -> Completeness {
+    let s = &cap.stats;
+    let mut reasons = Vec::new();
+    if s.lost() > 0 {
+        reasons.push(format!(
+            "{} events were lost (ring buffer full: {}, in-flight table full: {}, processes not \
+             followed: {}, undecodable records: {}); grants for what they did are missing. \
+             Re-run with a larger --ring-bytes",
+            s.lost(),
+            s.kernel.ring_full,
+            s.kernel.inflight_full,
+            s.kernel.tracked_full,
+            s.decode_errors
+        ));
+    }
+    if !cap.window.saw_start {
+        reasons.push(
+            "the capture joined running processes (attach) and did not see their start: files \
+             they read before (modules, configuration) are missing from the draft"
+                .into(),
+        );
+    }
+    match cap.window.ended_by.as_str() {
+        "signal" => reasons.push("tracing was stopped before the command exited".into()),
+        "checkpoint" => reasons.push("this is a checkpoint of a capture still running".into()),
+        _ => {}
+    }
+    Completeness {
+        incomplete: !reasons.is_empty(),
+        reasons,
+        lost_events: s.lost(),
+        decode_errors: s.decode_errors,
+        unresolved_paths: s.unresolved_paths,
+        saw_start: cap.window.saw_start,
+    }
+}
+
+/// Stats of ancestor directories are dropped as Node's own path walks; the ones no grant
+/// covers are worth a look, in case the application stats them itself.
+fn uncovered_walks(dropped: &[Dropped], read: &[Grant]) -> Option<Review> {
+    let paths: Vec<PathBytes> = dropped
+        .iter()
+        .filter(|d| d.category == "path walk")
+        .filter(|d| {
+            !read
+                .iter()
+                .any(|g| d.path == g.path || (g.directory && d.path.starts_with_dir(&g.path)))
+        })
+        .map(|d| d.path.clone())
+        .collect();
+    (!paths.is_empty()).then(|| Review {
+        severity: Severity::Note,
+        topic: "ancestor-stat".into(),
+        message: "stats of these ancestor directories were left out as Node's own path walks \
+                  (module realpath, timezone lookup), which Node does not check; if the \
+                  application stats one itself, grant it (a directory grant covers everything \
+                  under it)"
+            .into(),
+        paths,
+    })
+}
