@@ -12,11 +12,11 @@
 //!
 //! No directory at or above a protected place is ever produced (see [`Protected`]).
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use super::{
     model::{GrantReason, Review, Severity},
-    names::is_generated,
+    names::{Lifecycle, is_generated},
     protect::{Protected, Verdict},
 };
 use crate::pathbytes::PathBytes;
@@ -28,6 +28,8 @@ pub struct Need {
     pub directory: bool,
     /// The program created it (opened for writing, mkdir, rename target).
     pub created: bool,
+    /// The program removed it (unlink, rmdir, renamed away).
+    pub removed: bool,
     /// Why an exact grant would be made (Entry/Preload on Node 20, KeptInternal).
     pub reason: Option<GrantReason>,
 }
@@ -39,6 +41,7 @@ impl Need {
             path: PathBytes::from(path),
             directory: false,
             created: false,
+            removed: false,
             reason: None,
         }
     }
@@ -79,10 +82,15 @@ pub fn plan(needs: &[Need], seeds: Vec<(PathBytes, GrantReason)>, rules: Rules) 
     };
 
     // 2. Generated names.
-    let created: HashSet<&PathBytes> = needs
+    let lives: HashMap<&PathBytes, Lifecycle> = needs
         .iter()
-        .filter(|n| n.created)
-        .map(|n| &n.path)
+        .map(|n| {
+            let life = Lifecycle {
+                created: n.created,
+                removed: n.removed,
+            };
+            (&n.path, life)
+        })
         .collect();
     let mut generated: BTreeMap<PathBytes, BTreeSet<String>> = BTreeMap::new();
     let mut exact: Vec<usize> = Vec::new();
@@ -90,7 +98,7 @@ pub fn plan(needs: &[Need], seeds: Vec<(PathBytes, GrantReason)>, rules: Rules) 
         if covered(&grants, &need.path) {
             continue;
         }
-        match generated_component(&need.path, &created) {
+        match generated_component(&need.path, &lives) {
             Some((dir, name)) => match rules.protect.check(&dir) {
                 Verdict::Allowed => {
                     generated.entry(dir).or_default().insert(name);
@@ -231,7 +239,7 @@ fn dir_grant(path: PathBytes, reason: GrantReason) -> Planned {
 /// The directory above the topmost generated component of `path`, and that component.
 fn generated_component(
     path: &PathBytes,
-    created: &HashSet<&PathBytes>,
+    lives: &HashMap<&PathBytes, Lifecycle>,
 ) -> Option<(PathBytes, String)> {
     let mut prefix = PathBytes::from("/");
     for comp in path
@@ -240,7 +248,8 @@ fn generated_component(
         .filter(|c| !c.is_empty())
     {
         let here = prefix.join(comp);
-        if is_generated(comp, created.contains(&here)) {
+        let life = lives.get(&here).copied().unwrap_or_default();
+        if is_generated(comp, life) {
             return Some((prefix, String::from_utf8_lossy(comp).into_owned()));
         }
         prefix = here;

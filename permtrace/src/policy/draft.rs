@@ -69,13 +69,32 @@ pub fn draft(cap: &Capture, settings: &Settings) -> Result<Policy> {
             paths: fs.unresolved.clone(),
         });
     }
+    let secret: Vec<PathBytes> = read
+        .iter()
+        .chain(&write)
+        .filter(|g| settings.protect.secret_place(&g.path).is_some())
+        .map(|g| g.path.clone())
+        .collect();
+    if !secret.is_empty() {
+        review.push(Review {
+            severity: Severity::Note,
+            topic: "sensitive-path".into(),
+            message: "the application accessed these paths in sensitive places (keys, \
+                      credentials, /proc, /sys); they are granted exactly as observed, check \
+                      that the application should"
+                .into(),
+            paths: secret,
+        });
+    }
+    review.extend(broad_directory_grants(&read, &write, settings));
     if let Some(r) = uncovered_walks(&fs.dropped, &read) {
         review.push(r);
     }
     let caps = caps::analyse(cap, &actors, &node, &fs.addons);
     review.extend(caps.review);
     review.extend(version_notes(&node));
-    review.sort_by(|a, b| (a.severity, &a.topic).cmp(&(b.severity, &b.topic)));
+    review.sort_by(|a, b| (a.severity, &a.topic, &a.paths).cmp(&(b.severity, &b.topic, &b.paths)));
+    review.dedup();
 
     let outside = fs
         .outside
@@ -348,4 +367,50 @@ fn uncovered_walks(dropped: &[Dropped], read: &[Grant]) -> Option<Review> {
             .into(),
         paths,
     })
+}
+
+/// Directory grants that reach further than the access behind them: Node grants a
+/// directory recursively, so letting the application stat or list a directory lets it read
+/// everything below, and a protected directory used itself is still granted whole.
+fn broad_directory_grants(read: &[Grant], write: &[Grant], settings: &Settings) -> Vec<Review> {
+    let mut out = Vec::new();
+    for (scope, grants) in [("read", read), ("write", write)] {
+        for g in grants.iter().filter(|g| g.directory) {
+            let protected = settings.protect.check(&g.path);
+            let own = matches!(
+                g.reason,
+                GrantReason::Exact | GrantReason::KeptInternal { .. }
+            );
+            if own && protected != Verdict::Allowed {
+                out.push(Review {
+                    severity: Severity::Warning,
+                    topic: "protected-dir-granted".into(),
+                    message: format!(
+                        "{} is a protected place, but the application used the directory itself, \
+                         so {scope} access to everything under it is granted (Node has no \
+                         non-recursive directory grant); narrow the application or accept it",
+                        g.path
+                    ),
+                    paths: vec![g.path.clone()],
+                });
+            } else if own
+                && scope == "read"
+                && g.covers
+                    .iter()
+                    .all(|c| c.accesses.keys().all(|a| a.is_metadata()))
+            {
+                out.push(Review {
+                    severity: Severity::Note,
+                    topic: "directory-for-stat".into(),
+                    message: format!(
+                        "the application only stat()ed the directory {}, but Node can only grant \
+                         it recursively: everything under it becomes readable",
+                        g.path
+                    ),
+                    paths: vec![g.path.clone()],
+                });
+            }
+        }
+    }
+    out
 }

@@ -46,7 +46,13 @@ pub struct FsUse {
 
 pub fn analyse(cap: &Capture, actors: &Actors, node: &NodeTarget, keep_internal: bool) -> FsUse {
     let ctx = filter_context(cap, actors);
-    let implicit = implicit_paths(cap, actors, node);
+    let all_paths: BTreeSet<PathBytes> = cap
+        .files
+        .iter()
+        .filter(|r| r.unresolved.is_none())
+        .map(|r| r.path.clone())
+        .collect();
+    let implicit = implicit_grants(cap, actors, node);
     let mut out = FsUse {
         read_ok: ctx.read_ok.clone(),
         ..Default::default()
@@ -118,13 +124,16 @@ pub fn analyse(cap: &Capture, actors: &Actors, node: &NodeTarget, keep_internal:
                 a,
                 Access::List | Access::Chdir | Access::Watch | Access::Mkdir | Access::Rmdir
             )
-        }) || has_recorded_children(&rec.path, &ctx.all_paths);
+        }) || has_recorded_children(&rec.path, &all_paths);
         let created = accesses.keys().any(|a| {
             matches!(
                 a,
                 Access::Write | Access::Mkdir | Access::RenameTo | Access::LinkTo
             )
         });
+        let removed = accesses
+            .keys()
+            .any(|a| matches!(a, Access::Unlink | Access::Rmdir | Access::RenameFrom));
         let scope = |want: fn(Access) -> bool| {
             let picked: Vec<_> = accesses.iter().filter(|(a, _)| want(**a)).collect();
             (!picked.is_empty()).then(|| covered(&rec.path, picked))
@@ -133,6 +142,7 @@ pub fn analyse(cap: &Capture, actors: &Actors, node: &NodeTarget, keep_internal:
             path: rec.path.clone(),
             directory,
             created,
+            removed,
             reason,
         };
         if let Some(ev) = scope(Access::needs_write) {
@@ -142,7 +152,11 @@ pub fn analyse(cap: &Capture, actors: &Actors, node: &NodeTarget, keep_internal:
             });
         }
         if let Some(ev) = scope(Access::needs_read) {
-            if let Some(why) = implicit.get(&rec.path) {
+            let unknown_programs = accesses.values().any(|s| s.by.is_empty() || s.by_more > 0);
+            let granted = implicit
+                .get(&rec.path)
+                .filter(|(_, to)| !unknown_programs && all_implicit(&ev, to, actors));
+            if let Some((why, _)) = granted {
                 out.implicit.push(Implicit {
                     path: rec.path.clone(),
                     why: why.clone(),
@@ -221,12 +235,18 @@ fn filter_context(cap: &Capture, actors: &Actors) -> internal::Context {
         .iter()
         .any(|s| actors.role(s.parent) == Role::Restricted);
     for rec in cap.files.iter().filter(|r| r.unresolved.is_none()) {
-        ctx.all_paths.insert(rec.path.clone());
         let read_ok = rec.access.iter().any(|(a, s)| {
             matches!(a, Access::Read | Access::ReadWrite) && s.ok > 0 && actors.any_restricted(s)
         });
         if read_ok {
             ctx.read_ok.insert(rec.path.clone());
+        }
+        let walked = rec
+            .access
+            .values()
+            .any(|s| s.ok > 0 && actors.any_restricted(s));
+        if walked && internal::is_walk_target(&rec.path) {
+            ctx.walk_targets.insert(rec.path.clone());
         }
     }
     ctx
@@ -242,14 +262,13 @@ pub fn has_recorded_children(path: &PathBytes, all: &BTreeSet<PathBytes>) -> boo
         .is_some_and(|q| q.as_bytes().starts_with(&lo))
 }
 
-/// Paths Node grants by itself on this version, with the reason: the entry script and
-/// `--require` preloads of every restricted Node process (22.17+/24.2+/25+).
-fn implicit_paths(
-    cap: &Capture,
-    actors: &Actors,
-    node: &NodeTarget,
-) -> BTreeMap<PathBytes, String> {
-    let mut out = BTreeMap::new();
+/// What Node grants by itself on this version (22.17+/24.2+/25+): for each path, why, and
+/// which programs it is granted to (each Node process gets its own entry script and
+/// `--require` preloads).
+type ImplicitGrants = BTreeMap<PathBytes, (String, BTreeSet<u32>)>;
+
+fn implicit_grants(cap: &Capture, actors: &Actors, node: &NodeTarget) -> ImplicitGrants {
+    let mut out = ImplicitGrants::new();
     if !node.implicit_entry() {
         return out;
     }
@@ -261,24 +280,47 @@ fn implicit_paths(
         "a --require preload: Node {} grants fs.read on it by itself",
         node.major
     );
-    if let Some(e) = &cap.target.entry {
-        out.insert(e.clone(), why_entry.clone());
-    }
-    for p in &cap.target.preloads {
-        out.insert(p.clone(), why_pre.clone());
-    }
-    // Other Node processes: only absolute paths (their working directory is not recorded).
     for p in actors.restricted() {
+        // A relative script is resolved against the capture's directory only for Node
+        // processes not started by Node (their working directory is the command's); a child's
+        // directory is not recorded, so its relative paths are not taken as implicit.
+        let top = p
+            .parent
+            .is_none_or(|id| actors.role(id) != Role::Restricted);
+        let cwd = cap.target.cwd.as_ref().filter(|_| top);
+        let resolve = |s: &PathBytes| match (s.is_absolute(), cwd) {
+            (true, _) => Some(resolve_lexically(&PathBytes::from("/"), s.as_bytes())),
+            (false, Some(cwd)) => Some(resolve_lexically(cwd, s.as_bytes())),
+            (false, None) => None,
+        };
         let cmd = parse_node_argv(&p.argv);
-        if let Some(s) = cmd.script.filter(|s| s.is_absolute()) {
-            out.entry(resolve_lexically(&PathBytes::from("/"), s.as_bytes()))
-                .or_insert_with(|| why_entry.clone());
+        let entry = cmd.script.as_ref().and_then(resolve);
+        let preloads = cmd.requires.iter().filter(|r| {
+            let b = r.as_bytes();
+            b.starts_with(b"/") || b.starts_with(b"./") || b.starts_with(b"../")
+        });
+        let mut add = |path: PathBytes, why: &String| {
+            out.entry(path)
+                .or_insert_with(|| (why.clone(), BTreeSet::new()))
+                .1
+                .insert(p.id);
+        };
+        if let Some(e) = entry {
+            add(e, &why_entry);
         }
-        for r in cmd.requires.iter().filter(|r| r.is_absolute()) {
-            out.entry(r.clone()).or_insert_with(|| why_pre.clone());
+        for r in preloads.filter_map(resolve) {
+            add(r, &why_pre);
         }
     }
     out
+}
+
+/// Whether every restricted program that made these accesses has the path granted implicitly.
+fn all_implicit(ev: &Covered, granted_to: &BTreeSet<u32>, actors: &Actors) -> bool {
+    ev.programs
+        .iter()
+        .filter(|&&id| actors.role(id) == Role::Restricted)
+        .all(|id| granted_to.contains(id))
 }
 
 /// Node 20 (and lines before the implicit grant) must be granted the entry script and the
@@ -307,6 +349,7 @@ fn mark_entry_and_preloads(cap: &Capture, node: &NodeTarget, out: &mut FsUse) {
                     path: path.clone(),
                     directory: false,
                     created: false,
+                    removed: false,
                     reason: Some(reason),
                 },
                 evidence: covered(path, []),

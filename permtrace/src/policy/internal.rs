@@ -34,8 +34,10 @@ pub struct Context {
     pub startup_files: Vec<PathBytes>,
     /// A Node process started a child (libuv opens /dev/null for its ignored stdio).
     pub spawned: bool,
-    /// Every recorded path (to recognise directories walked on the way to others).
-    pub all_paths: BTreeSet<PathBytes>,
+    /// Paths Node itself walks to: module files it read and timezone data. The stats and
+    /// readlinks of their ancestors are its own (the loader's realpath chain, ICU's zone
+    /// lookup), unlike a stat of, say, the directory of a log file.
+    pub walk_targets: BTreeSet<PathBytes>,
     /// Paths Node opened successfully for reading (to recognise extension probes).
     pub read_ok: BTreeSet<PathBytes>,
 }
@@ -83,7 +85,15 @@ const LIB_DIRS: &[&str] = &[
     "/usr/local/lib",
 ];
 
-const MODULE_EXTS: &[&str] = &[".js", ".json", ".node", ".mjs", ".cjs"];
+pub const MODULE_EXTS: &[&str] = &[".js", ".json", ".node", ".mjs", ".cjs"];
+
+/// Whether Node may have walked to `path` by itself: a module file (read) or timezone data.
+pub fn is_walk_target(path: &PathBytes) -> bool {
+    let name = path.file_name();
+    MODULE_EXTS.iter().any(|e| name.ends_with(e.as_bytes()))
+        || path.starts_with_dir(&PathBytes::from("/usr/share/zoneinfo"))
+        || path.as_bytes() == b"/etc/localtime"
+}
 
 pub fn classify(
     path: &PathBytes,
@@ -227,7 +237,7 @@ pub fn classify(
                 "an extension/index probe of the module loader (unchecked)",
             );
         }
-        if is_ancestor_of_recorded(path, ctx) {
+        if is_ancestor_of_walk_target(path, ctx) {
             return drop(
                 "path walk",
                 "a stat/readlink of a directory on the way to other paths (module realpath, \
@@ -266,12 +276,12 @@ fn is_module_probe(path: &PathBytes, ctx: &Context) -> bool {
             .any(|s| found(s))
 }
 
-fn is_ancestor_of_recorded(path: &PathBytes, ctx: &Context) -> bool {
+fn is_ancestor_of_walk_target(path: &PathBytes, ctx: &Context) -> bool {
     let mut lo = path.as_bytes().to_vec();
     if lo != b"/" {
         lo.push(b'/');
     }
-    ctx.all_paths
+    ctx.walk_targets
         .range(PathBytes::new(lo.clone())..)
         .next()
         .is_some_and(|q| q.as_bytes().starts_with(&lo))

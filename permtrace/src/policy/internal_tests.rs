@@ -152,7 +152,7 @@ fn addons_need_the_addon_flag_not_a_read_grant() {
 fn module_resolution_stats_and_package_json_probes_are_dropped() {
     let mut c = ctx();
     c.read_ok.insert(PathBytes::from("/srv/lib/util.js"));
-    c.all_paths = ["/srv/app/index.js", "/srv/lib/util.js", "/srv/lib/util"]
+    c.walk_targets = ["/srv/app/index.js", "/srv/lib/util.js"]
         .into_iter()
         .map(PathBytes::from)
         .collect();
@@ -190,8 +190,13 @@ fn module_resolution_stats_and_package_json_probes_are_dropped() {
         category(verdict("/etc/myapp.conf", &enoent_stat, &c)),
         "keep"
     );
-    // A stat of a leaf directory nothing else was recorded under is the application's.
+    // A stat of a leaf directory nothing else was recorded under is the application's, and
+    // so is a stat of the directory of a file it writes (Node does not walk to those).
     assert_eq!(category(verdict("/var/data", &ok_stat, &c)), "keep");
+    c.walk_targets
+        .insert(PathBytes::from("/usr/share/zoneinfo/Etc/UTC"));
+    assert_eq!(category(verdict("/usr/share", &ok_stat, &c)), "path walk");
+    assert_eq!(category(verdict("/var/log/app", &ok_stat, &c)), "keep");
 }
 
 #[test]

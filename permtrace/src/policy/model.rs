@@ -274,7 +274,7 @@ pub enum Severity {
     Note,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct Review {
     pub severity: Severity,
     /// Stable short id ("ambiguous-read", "sibling-prefix", …).

@@ -2,9 +2,18 @@
 //! mkstemp/mkdtemp suffixes, timestamps): the next run uses different ones, so granting the
 //! observed name exactly would fail next time. Their directory is granted instead.
 
-/// Whether a file name looks generated. `created` says the program created it (open for
-/// writing, mkdir, rename target): the weak mkstemp-suffix rule only applies then.
-pub fn is_generated(name: &[u8], created: bool) -> bool {
+/// How the program treated a name: the weak mkstemp-suffix rule needs evidence that the
+/// name was made by the program.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Lifecycle {
+    /// Created by the program (opened for writing, mkdir, rename target).
+    pub created: bool,
+    /// Also removed (unlink, rmdir, renamed away) during the capture: a temporary.
+    pub removed: bool,
+}
+
+/// Whether a file name looks generated.
+pub fn is_generated(name: &[u8], life: Lifecycle) -> bool {
     if name.is_empty() {
         return false;
     }
@@ -19,9 +28,13 @@ pub fn is_generated(name: &[u8], created: bool) -> bool {
         if is_number(tok) || is_hash(tok) {
             return true;
         }
-        // mkstemp/mkdtemp append six random [A-Za-z0-9]: after a separator, mixing classes.
-        if created && i > 0 && tok.len() == 6 && is_random_six(tok) {
-            return true;
+        // mkstemp/mkdtemp append six random [A-Za-z0-9] (after a separator here). A created
+        // name mixing character classes is taken as one; a temporary (created and removed)
+        // with any six-character tail too, since one in a hundred random tails is one class.
+        if life.created && i > 0 && tok.len() == 6 && tok.iter().all(u8::is_ascii_alphanumeric) {
+            if life.removed || mixes_classes(tok) {
+                return true;
+            }
         }
     }
     false
@@ -40,10 +53,7 @@ fn is_hash(tok: &[u8]) -> bool {
         && tok.iter().filter(|b| b.is_ascii_alphabetic()).count() >= 2
 }
 
-fn is_random_six(tok: &[u8]) -> bool {
-    if !tok.iter().all(u8::is_ascii_alphanumeric) {
-        return false;
-    }
+fn mixes_classes(tok: &[u8]) -> bool {
     let classes = [
         tok.iter().any(u8::is_ascii_digit),
         tok.iter().any(u8::is_ascii_lowercase),
@@ -78,42 +88,59 @@ fn has_uuid(name: &[u8]) -> bool {
 mod tests {
     use super::*;
 
+    const MADE: Lifecycle = Lifecycle {
+        created: true,
+        removed: false,
+    };
+    const TEMP: Lifecycle = Lifecycle {
+        created: true,
+        removed: true,
+    };
+    const SEEN: Lifecycle = Lifecycle {
+        created: false,
+        removed: false,
+    };
+
     #[test]
     fn generated_names_are_recognised() {
-        for (name, created) in [
-            ("upload-3f2a9c1e-77d4-4b21-9a0e-1c2d3e4f5a6b.bin", false),
-            ("3f2a9c1e-77d4-4b21-9a0e-1c2d3e4f5a6b", false),
-            ("app.12345.pid", false),
-            ("worker-98231.sock", false),
-            ("config.json.2837465823", false),
-            ("main.4f9c2ab17e.js", false),
-            ("2024-01-31.log", false),
-            ("tmp-SFYGgt", true),
-            ("sess_a1b2c3", true),
-            ("cache-d41d8cd98f00b204e9800998ecf8427e", false),
+        for (name, life) in [
+            ("upload-3f2a9c1e-77d4-4b21-9a0e-1c2d3e4f5a6b.bin", SEEN),
+            ("3f2a9c1e-77d4-4b21-9a0e-1c2d3e4f5a6b", SEEN),
+            ("app.12345.pid", SEEN),
+            ("worker-98231.sock", SEEN),
+            ("config.json.2837465823", SEEN),
+            ("main.4f9c2ab17e.js", SEEN),
+            ("2024-01-31.log", SEEN),
+            ("tmp-SFYGgt", MADE),
+            ("sess_a1b2c3", MADE),
+            ("cache-d41d8cd98f00b204e9800998ecf8427e", SEEN),
+            // An mkdtemp tail that happens to be one character class, removed again.
+            ("job-qwerty", TEMP),
         ] {
-            assert!(is_generated(name.as_bytes(), created), "{name}");
+            assert!(is_generated(name.as_bytes(), life), "{name}");
         }
     }
 
     #[test]
     fn ordinary_names_are_not() {
-        for (name, created) in [
-            ("index.js", true),
-            ("package.json", true),
-            ("config", true),
-            ("node22", true),
-            ("server-1.log", true),
-            ("deadbeef.txt", false),
-            ("backup", true),
-            ("util.js", true),
-            ("v8.log", true),
-            ("README.md", true),
+        for (name, life) in [
+            ("index.js", MADE),
+            ("package.json", MADE),
+            ("config", MADE),
+            ("node22", MADE),
+            ("server-1.log", MADE),
+            ("deadbeef.txt", SEEN),
+            ("backup", MADE),
+            ("util.js", MADE),
+            ("v8.log", MADE),
+            ("README.md", MADE),
+            ("app.lock", TEMP),
+            ("cache-images", MADE),
             // Six mixed characters, but not created by the program: kept exact.
-            ("tmp-SFYGgt", false),
-            ("", true),
+            ("tmp-SFYGgt", SEEN),
+            ("", MADE),
         ] {
-            assert!(!is_generated(name.as_bytes(), created), "{name}");
+            assert!(!is_generated(name.as_bytes(), life), "{name}");
         }
     }
 }

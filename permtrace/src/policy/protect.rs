@@ -139,6 +139,16 @@ impl Protected {
         Verdict::Allowed
     }
 
+    /// The secret place `path` is in (an entry with `**/` or `/**`), if any: even an exact
+    /// grant there deserves a look.
+    pub fn secret_place(&self, path: &PathBytes) -> Option<&str> {
+        let comps = components(path);
+        self.patterns
+            .iter()
+            .find(|p| (p.starts_with("**/") || p.ends_with("/**")) && blocks(p, &comps))
+            .map(String::as_str)
+    }
+
     pub fn allows(&self, dir: &PathBytes) -> bool {
         self.check(dir) == Verdict::Allowed
     }
@@ -231,6 +241,19 @@ mod tests {
         assert_eq!(check(&p, "/dev/shm"), Verdict::Temp);
         assert_eq!(check(&p, "/tmp/app"), Verdict::Allowed);
         assert!(matches!(check(&p, "/dev"), Verdict::Protected(_)));
+    }
+
+    #[test]
+    fn secret_places_are_recognised_for_exact_grants() {
+        let p = Protected::default();
+        let secret = |s: &str| p.secret_place(&PathBytes::from(s)).map(str::to_string);
+        assert_eq!(
+            secret("/home/a/.ssh/known_hosts").as_deref(),
+            Some("**/.ssh")
+        );
+        assert_eq!(secret("/proc/self/status").as_deref(), Some("/proc/**"));
+        assert_eq!(secret("/etc/hosts"), None);
+        assert_eq!(secret("/srv/app/index.js"), None);
     }
 
     #[test]

@@ -49,6 +49,7 @@ pub fn report(p: &Policy, dir: &str) -> String {
     capabilities_section(&mut o, p);
     network_section(&mut o, p);
     implicit_section(&mut o, p);
+    deno_section(&mut o, p, dir);
     dropped_section(&mut o, p);
     outside_section(&mut o, p);
     let _ = writeln!(
@@ -413,6 +414,26 @@ fn outside_section(o: &mut String, p: &Policy) {
     for u in &p.outside {
         let _ = writeln!(o, "  {}\n    {}", program_text(p, u.program), u.why);
         list_paths(o, &u.paths, "      ");
+    }
+    o.push('\n');
+}
+
+fn deno_section(o: &mut String, p: &Policy, dir: &str) {
+    let _ = writeln!(
+        o,
+        "Deno (deno-flags.txt, deno.json)\n  \
+         mapfile -t DENO_FLAGS < {dir}/deno-flags.txt && deno run \"${{DENO_FLAGS[@]}}\" main.ts\n  \
+         or copy deno.json's \"permissions\" next to the app and run: deno run -P main.ts\n  \
+         Rendered from what Node did: Deno loads local modules without --allow-read; env and sys \
+         access are not visible to tracing (audit them with DENO_AUDIT_PERMISSIONS); unix sockets \
+         and full fs access are not rendered."
+    );
+    if p.network.endpoints.iter().any(|e| !e.hostnames.is_empty()) {
+        let _ = writeln!(
+            o,
+            "  Connections use the host names the application resolved (Deno tells names and \
+             addresses apart)."
+        );
     }
     o.push('\n');
 }
