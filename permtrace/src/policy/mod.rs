@@ -17,6 +17,7 @@ pub mod model;
 mod names;
 pub mod protect;
 pub mod render;
+mod review;
 pub mod target;
 mod write;
 
