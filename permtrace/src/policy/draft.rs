@@ -156,8 +156,8 @@ fn read_seeds(
                 })
                 .map(|d| (d, false)),
         };
-        match project {
-            Some((dir, package_json)) => match settings.protect.check(&dir) {
+        if let Some((dir, package_json)) = project {
+            match settings.protect.check(&dir) {
                 Verdict::Allowed => seeds.push((dir, GrantReason::Project { package_json })),
                 _ => review.push(Review {
                     severity: Severity::Note,
@@ -168,8 +168,7 @@ fn read_seeds(
                     ),
                     paths: vec![dir],
                 }),
-            },
-            None => {}
+            }
         }
     }
     const MODULE_EXTS: &[&[u8]] = &[b".js", b".mjs", b".cjs", b".json"];
@@ -246,3 +245,7 @@ fn describe_command(cap: &Capture) -> String {
             .join(" "),
     }
 }
+
+#[cfg(test)]
+#[path = "draft_tests.rs"]
+mod tests;

@@ -216,14 +216,13 @@ fn filter_context(cap: &Capture, actors: &Actors) -> internal::Context {
             Some((n, v)) => (n.to_string(), Some(v.to_string())),
             None => (options[i].clone(), options.get(i + 1).cloned()),
         };
-        if matches!(
+        let startup_file = matches!(
             name.as_str(),
             "--env-file" | "--env-file-if-exists" | "--experimental-config-file"
-        ) {
-            if let Some(v) = value {
-                ctx.startup_files
-                    .push(resolve_lexically(&cwd, v.as_bytes()));
-            }
+        );
+        if let Some(v) = value.filter(|_| startup_file) {
+            ctx.startup_files
+                .push(resolve_lexically(&cwd, v.as_bytes()));
         }
         if matches!(name.as_str(), "--use-openssl-ca" | "--use-system-ca") {
             ctx.ca_dirs.push(PathBytes::from("/etc/ssl/certs"));

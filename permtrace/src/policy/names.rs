@@ -31,10 +31,9 @@ pub fn is_generated(name: &[u8], life: Lifecycle) -> bool {
         // mkstemp/mkdtemp append six random [A-Za-z0-9] (after a separator here). A created
         // name mixing character classes is taken as one; a temporary (created and removed)
         // with any six-character tail too, since one in a hundred random tails is one class.
-        if life.created && i > 0 && tok.len() == 6 && tok.iter().all(u8::is_ascii_alphanumeric) {
-            if life.removed || mixes_classes(tok) {
-                return true;
-            }
+        let six = tok.len() == 6 && tok.iter().all(u8::is_ascii_alphanumeric);
+        if life.created && i > 0 && six && (life.removed || mixes_classes(tok)) {
+            return true;
         }
     }
     false
