@@ -350,4 +350,7 @@ fn lost_events_and_attach_make_the_draft_say_it_is_incomplete() {
     let mut a = capture("22.23.3");
     a.window.saw_start = false;
     assert!(draft_for(&a).completeness.incomplete);
+    let mut daemon = capture("22.23.3");
+    daemon.stats.still_running = 1;
+    assert!(draft_for(&daemon).completeness.incomplete);
 }

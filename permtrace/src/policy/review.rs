@@ -93,6 +93,13 @@ pub fn completeness(cap: &Capture) -> Completeness {
                 .into(),
         );
     }
+    if s.still_running > 0 {
+        reasons.push(format!(
+            "{} process(es) of the traced tree were still running when tracing stopped; what \
+             they did afterwards is not in the capture",
+            s.still_running
+        ));
+    }
     match cap.window.ended_by.as_str() {
         "signal" => reasons.push("tracing was stopped before the command exited".into()),
         "checkpoint" => reasons.push("this is a checkpoint of a capture still running".into()),
