@@ -75,11 +75,10 @@ pub fn plan(needs: &[Need], seeds: Vec<(PathBytes, GrantReason)>, rules: Rules) 
         .into_iter()
         .map(|(path, reason)| dir_grant(path, reason))
         .collect();
-    let covered = |grants: &[Planned], p: &PathBytes| {
-        grants
-            .iter()
-            .any(|g| g.directory && p.starts_with_dir(&g.path))
-    };
+    // Directory grants so far (seeds, then also generated groups), for "is it covered".
+    let mut dirs: HashSet<PathBytes> = grants.iter().map(|g| g.path.clone()).collect();
+    let covered =
+        |dirs: &HashSet<PathBytes>, p: &PathBytes| dirs.contains(p) || has_ancestor_in(p, dirs);
 
     // 2. Generated names.
     let lives: HashMap<&PathBytes, Lifecycle> = needs
@@ -95,7 +94,7 @@ pub fn plan(needs: &[Need], seeds: Vec<(PathBytes, GrantReason)>, rules: Rules) 
     let mut generated: BTreeMap<PathBytes, BTreeSet<String>> = BTreeMap::new();
     let mut exact: Vec<usize> = Vec::new();
     for (i, need) in needs.iter().enumerate() {
-        if covered(&grants, &need.path) {
+        if covered(&dirs, &need.path) {
             continue;
         }
         match generated_component(&need.path, &lives) {
@@ -139,7 +138,8 @@ pub fn plan(needs: &[Need], seeds: Vec<(PathBytes, GrantReason)>, rules: Rules) 
         let examples = names.into_iter().take(3).collect();
         grants.push(dir_grant(dir, GrantReason::Generated { examples }));
     }
-    exact.retain(|&i| !covered(&grants, &needs[i].path));
+    dirs.extend(grants.iter().map(|g| g.path.clone()));
+    exact.retain(|&i| !covered(&dirs, &needs[i].path));
 
     // 3. Directories with many distinct names under them.
     let mut items: Vec<&PathBytes> = exact.iter().map(|&i| &needs[i].path).collect();
@@ -213,14 +213,23 @@ pub fn plan(needs: &[Need], seeds: Vec<(PathBytes, GrantReason)>, rules: Rules) 
         }
     }
 
-    // Which grant covers each need.
+    // Which grant covers each need: the grant at its path, or the directory grant above it.
     grants.sort_by(|a, b| a.path.cmp(&b.path));
+    let at: HashMap<PathBytes, usize> = grants
+        .iter()
+        .enumerate()
+        .map(|(i, g)| (g.path.clone(), i))
+        .collect();
     for (i, need) in needs.iter().enumerate() {
-        let g = grants
-            .iter_mut()
-            .find(|g| g.path == need.path || (g.directory && need.path.starts_with_dir(&g.path)));
-        if let Some(g) = g {
-            g.covers.push(i);
+        let mut cur = Some(need.path.clone());
+        while let Some(p) = cur {
+            if let Some(&g) = at.get(&p) {
+                if p == need.path || grants[g].directory {
+                    grants[g].covers.push(i);
+                    break;
+                }
+            }
+            cur = p.parent();
         }
     }
     out.grants = grants;
@@ -286,20 +295,31 @@ fn dirs_over_threshold(items: &[&PathBytes], rules: Rules) -> Vec<(PathBytes, us
 fn without_nested(mut grants: Vec<Planned>) -> Vec<Planned> {
     // Directory grants first at equal paths, so they win.
     grants.sort_by(|a, b| (&a.path, !a.directory).cmp(&(&b.path, !b.directory)));
-    let mut kept: Vec<Planned> = Vec::new();
-    for g in grants {
-        let inside = kept
-            .iter()
-            .any(|k| k.path == g.path || (k.directory && g.path.starts_with_dir(&k.path)));
-        if !inside {
-            kept.push(g);
+    grants.dedup_by(|later, first| later.path == first.path);
+    let dirs: HashSet<PathBytes> = grants
+        .iter()
+        .filter(|g| g.directory)
+        .map(|g| g.path.clone())
+        .collect();
+    grants.retain(|g| !has_ancestor_in(&g.path, &dirs));
+    grants
+}
+
+/// Whether a strict ancestor of `path` is in `dirs`.
+fn has_ancestor_in(path: &PathBytes, dirs: &HashSet<PathBytes>) -> bool {
+    let mut cur = path.parent();
+    while let Some(p) = cur {
+        if dirs.contains(&p) {
+            return true;
         }
+        cur = p.parent();
     }
-    kept
+    false
 }
 
 /// A directory grant `d` and another grant `s` whose path string starts with `d`'s without
-/// being inside it, not already reported.
+/// being inside it, not already reported. `grants` is sorted by path, so every string that
+/// starts with `d`'s follows it directly.
 fn sibling_trap(
     grants: &[Planned],
     flagged: &HashSet<(PathBytes, PathBytes)>,
@@ -309,11 +329,12 @@ fn sibling_trap(
             continue;
         }
         let db = dir.path.as_bytes();
-        for (s, other) in grants.iter().enumerate() {
+        for (s, other) in grants.iter().enumerate().skip(d + 1) {
             let sb = other.path.as_bytes();
-            if s != d
-                && sb.len() > db.len()
-                && sb.starts_with(db)
+            if !sb.starts_with(db) {
+                break;
+            }
+            if sb.len() > db.len()
                 && sb[db.len()] != b'/'
                 && !flagged.contains(&(dir.path.clone(), other.path.clone()))
             {
