@@ -24,8 +24,8 @@ pub(super) fn grants_section(
         let _ = writeln!(o, "  {flag}={}", node_value(g));
         let why = match (&g.reason, g.directory) {
             (GrantReason::Exact, true) => {
-                "this directory was used itself (created, listed or removed); a directory grant \
-                 covers what is in it"
+                "the directory itself was used (see below); Node grants a directory with \
+                 everything in it"
                     .to_string()
             }
             (r, _) => reason_text(r),
