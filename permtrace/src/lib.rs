@@ -18,6 +18,7 @@ pub mod node_args;
 pub mod nodeinfo;
 pub mod output;
 pub mod pathbytes;
+pub mod policy;
 pub mod resolve;
 pub mod session;
 pub mod sockaddr;

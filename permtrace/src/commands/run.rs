@@ -185,6 +185,7 @@ pub fn run(args: RunArgs) -> Result<i32> {
         started.elapsed().as_secs_f64(),
     );
     eprintln!("permtrace: wrote {}", written.display());
+    crate::policy::emit_drafts(&out, &capture, &args.policy);
     std::io::stderr().flush().ok();
     Ok(code)
 }
