@@ -75,6 +75,7 @@ impl Session {
     /// Processes every record waiting in the ring buffer.
     pub fn drain(&mut self) -> Result<usize> {
         let Self {
+            tracer,
             ring,
             collector,
             log,
@@ -84,6 +85,7 @@ impl Session {
             ..
         } = self;
         let mut sink = Sink {
+            tracer,
             collector,
             log,
             decode_errors,
@@ -114,6 +116,7 @@ impl Session {
     pub fn write_json(&mut self, out: &mut dyn std::io::Write) -> Result<()> {
         let kernel = self.kernel_stats();
         let Self {
+            tracer,
             ring,
             collector,
             log,
@@ -128,6 +131,7 @@ impl Session {
         };
         let written = collector.write_json_with(kernel, *decode_errors, out, &mut keep_up);
         let mut sink = Sink {
+            tracer,
             collector,
             log,
             decode_errors,
@@ -150,8 +154,32 @@ impl Session {
     }
 }
 
-/// Where decoded records go: the collector (after describing unseen processes) and the log.
+/// Describes a running process to the collector, and probes what it runs (its node binary
+/// and C library) so its runtime features and lookups are seen from now on.
+pub fn seed_process(
+    tracer: &mut Tracer,
+    collector: &mut Collector,
+    tgid: u32,
+    seed: ProcessSeed,
+    ts_ns: u64,
+) {
+    let exe = seed.program.as_ref().map(|(exe, _)| exe.clone());
+    collector.seed(tgid, seed, ts_ns);
+    if let Some(exe) = exe {
+        let (node, libraries) = tracer.probe_process(tgid, &exe);
+        if let Some(report) = node {
+            collector.note_probes(tgid, None, report);
+        }
+        for p in libraries {
+            collector.note_probes(tgid, p.library, p.report);
+        }
+    }
+}
+
+/// Where decoded records go: the collector (after describing unseen processes), the uprobes
+/// that follow what processes load, and the log.
 struct Sink<'a> {
+    tracer: &'a mut Tracer,
     collector: &'a mut Collector,
     log: &'a mut Option<EventLog>,
     decode_errors: &'a mut u64,
@@ -174,10 +202,14 @@ impl Sink<'_> {
             let exit = matches!(ev.body, Body::Exit { .. });
             if !exit && !self.collector.knows(ev.tgid) {
                 let seed = seeder(ev.tgid, matches!(ev.body, Body::Exec(_)));
-                self.collector.seed(ev.tgid, seed, ev.ts_ns);
+                seed_process(self.tracer, self.collector, ev.tgid, seed, ev.ts_ns);
             }
         }
         let resolved = self.collector.ingest(&ev);
+        // A new node binary or C library gets its uprobes as soon as it shows up.
+        if let Some(p) = self.tracer.follow_native(&ev, &resolved) {
+            self.collector.note_probes(ev.tgid, p.library, p.report);
+        }
         if let Some(log) = self.log.as_mut()
             && self.log_error.is_none()
         {

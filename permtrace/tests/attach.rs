@@ -280,6 +280,11 @@ fn follows_a_running_server_and_its_children_and_leaves_it_unharmed() {
     let accepted = endpoint(&cap, NetOp::Accept, server.port).expect("accepted connections");
     assert!(accepted.stats.ok >= 4, "{accepted:?}");
 
+    // The drafts are next to the capture, and the report says what attaching cannot see.
+    assert!(out.join("node-flags.txt").exists(), "{said}");
+    let report = std::fs::read_to_string(out.join("report.txt")).expect("report.txt");
+    assert!(report.contains("did not see their start"), "{report}");
+
     // The event log rotated by size and every file holds whole lines.
     let rotated = PathBuf::from(format!("{}.1", events.display()));
     assert!(rotated.exists(), "events.jsonl.1 was written");

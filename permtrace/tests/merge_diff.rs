@@ -176,8 +176,9 @@ fn diff_exits_0_when_nothing_is_new_1_when_something_is_and_2_when_it_cannot_com
     let o = common::run_permtrace(&["diff", "--json", &old, &new]);
     assert_eq!(o.status.code(), Some(1));
     let json: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON on stdout");
-    assert_eq!(json["files"][0]["path"], "/app/new");
-    assert_eq!(json["files"][0]["access"], "read");
+    assert_eq!(json["basis"]["kind"], "permission_model");
+    assert_eq!(json["fs"][0]["path"], "/app/new");
+    assert_eq!(json["fs"][0]["scope"], "read");
 
     // New capture smaller than the old: nothing new is needed.
     let o = common::run_permtrace(&["diff", &new, &old]);

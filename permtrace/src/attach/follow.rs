@@ -10,7 +10,10 @@ use anyhow::{Result, bail};
 use permtrace_common::maps::track;
 
 use super::{cgroup::Cgroup, procscan};
-use crate::{clock, session::Session};
+use crate::{
+    clock,
+    session::{Session, seed_process},
+};
 
 /// Describes `pid` to the collector from procfs, unless the stream already did (a fork
 /// seen since the programs were attached replays its life more exactly).
@@ -19,7 +22,13 @@ pub fn seed(session: &mut Session, pid: u32) {
         return;
     }
     let seed = procscan::process_seed(pid, true).unwrap_or_default();
-    session.collector.seed(pid, seed, clock::boot_ns());
+    seed_process(
+        &mut session.tracer,
+        &mut session.collector,
+        pid,
+        seed,
+        clock::boot_ns(),
+    );
 }
 
 /// Follows `roots` and all their descendants; returns how many processes that is.

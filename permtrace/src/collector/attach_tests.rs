@@ -3,7 +3,7 @@
 use super::*;
 use crate::{
     access::Access,
-    capture::{NetOp, Program},
+    capture::{NameRecord, NetOp, Program},
     event::{PathCall, RawPath},
     resolve::{FdTarget, SocketInfo},
 };

@@ -1,10 +1,13 @@
-//! Per-endpoint aggregates: connects, binds, listens and addressed sends.
+//! Per-endpoint aggregates: connects, binds, listens, accepts and addressed sends.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use permtrace_common::syscalls::nr;
 
-use super::stats::{Context, merge_stats, record_access};
+use super::{
+    names::Names,
+    stats::{Context, merge_stats, record_access},
+};
 use crate::{
     capture::{AccessStats, NetOp, NetRecord, Protocol},
     event::SockCall,
@@ -15,15 +18,17 @@ use crate::{
 type Key = (NetOp, Family, Protocol, String, Option<u16>);
 
 #[derive(Default)]
-struct Entry {
+struct Endpoint {
     loopback: bool,
     before_attach: bool,
     stats: AccessStats,
+    hostnames: BTreeSet<String>,
+    name_unknown: bool,
 }
 
 #[derive(Default)]
 pub struct Net {
-    map: HashMap<Key, Entry>,
+    map: HashMap<Key, Endpoint>,
 }
 
 impl Net {
@@ -33,20 +38,36 @@ impl Net {
                 continue;
             };
             let key = (op, family, proto, r.address.clone(), r.port);
-            let entry = self.map.entry(key).or_insert(Entry {
-                loopback: r.loopback,
-                ..Default::default()
-            });
+            let entry = self.map.entry(key).or_default();
+            entry.loopback = r.loopback;
             entry.before_attach |= r.before_attach;
+            entry.hostnames.extend(r.hostnames.iter().cloned());
+            entry.name_unknown |= r.name_unknown;
             merge_stats(&mut entry.stats, &r.stats);
         }
     }
 
-    /// `sock` is what was known about the fd before this call.
-    pub fn record(&mut self, call: &SockCall, sock: Option<&SocketInfo>, ctx: Context, now: u64) {
-        if let Some(entry) = self.entry(call, sock) {
-            record_access(&mut entry.stats, call.ret, ctx, now);
+    /// `sock` is what was known about the fd before this call; `names` says what the
+    /// destination of a connect or send is called in process `tgid`'s tree.
+    pub fn record(
+        &mut self,
+        call: &SockCall,
+        sock: Option<&SocketInfo>,
+        (names, tgid): (&Names, u32),
+        ctx: Context,
+        now: u64,
+    ) {
+        let Some((op, addr, entry)) = self.entry(call, sock) else {
+            return;
+        };
+        if matches!(op, NetOp::Connect | NetOp::SendTo)
+            && let Some(ip) = addr.as_ref().and_then(SockAddr::ip)
+        {
+            let naming = names.naming(tgid, ip, addr.as_ref().and_then(SockAddr::port));
+            entry.hostnames.extend(naming.hostnames);
+            entry.name_unknown |= naming.name_unknown;
         }
+        record_access(&mut entry.stats, call.ret, ctx, now);
     }
 
     /// A socket found listening (or bound) when permtrace attached: `call` is the listen or
@@ -58,7 +79,7 @@ impl Net {
         ctx: Context,
         now: u64,
     ) {
-        if let Some(entry) = self.entry(call, Some(sock)) {
+        if let Some((_, _, entry)) = self.entry(call, Some(sock)) {
             // Found again (a resumed capture attaching anew): still one listen, not two.
             if entry.stats.count == 0 {
                 record_access(&mut entry.stats, call.ret, ctx, now);
@@ -67,7 +88,12 @@ impl Net {
         }
     }
 
-    fn entry(&mut self, call: &SockCall, sock: Option<&SocketInfo>) -> Option<&mut Entry> {
+    /// The endpoint a call is about, with its operation and parsed address.
+    fn entry(
+        &mut self,
+        call: &SockCall,
+        sock: Option<&SocketInfo>,
+    ) -> Option<(NetOp, Option<SockAddr>, &mut Endpoint)> {
         let op = match call.nr {
             nr::CONNECT => NetOp::Connect,
             nr::BIND => NetOp::Bind,
@@ -100,11 +126,9 @@ impl Net {
         let entry = self
             .map
             .entry((op, family, protocol, address, port))
-            .or_insert(Entry {
-                loopback,
-                ..Default::default()
-            });
-        Some(entry)
+            .or_default();
+        entry.loopback = loopback;
+        Some((op, addr, entry))
     }
 
     pub fn len(&self) -> usize {
@@ -122,8 +146,8 @@ impl Net {
                 address: address.clone(),
                 port: *port,
                 loopback: e.loopback,
-                hostnames: Vec::new(),
-                name_unknown: false,
+                hostnames: e.hostnames.iter().cloned().collect(),
+                name_unknown: e.name_unknown,
                 before_attach: e.before_attach,
                 stats: e.stats.clone(),
                 seen_in: Vec::new(),

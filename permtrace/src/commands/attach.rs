@@ -19,7 +19,7 @@ use crate::{
     cli::AttachArgs,
     clock,
     collector::Collector,
-    commands::{print_summary, run::NODE_ENV, write_capture_and_drafts},
+    commands::{print_summary, run::NODE_ENV, write_capture},
     eventlog::EventLog,
     nodeinfo::detect_node_version,
     output::OutputDir,
@@ -154,12 +154,11 @@ pub fn attach(args: AttachArgs) -> Result<i32> {
     }
     let capture = session.capture();
     drop(session); // detaches the kernel programs
-    let written = write_capture_and_drafts(&out, &capture, &args.policy)?;
+    let written = write_capture(&out, &capture)?;
     print_summary(&capture, &what, started.elapsed().as_secs_f64());
     print_notes(&capture, failed_checkpoints);
-    for path in written {
-        eprintln!("permtrace: wrote {}", path.display());
-    }
+    eprintln!("permtrace: wrote {}", written.display());
+    crate::policy::emit_drafts(&out, &capture, &args.policy);
     std::io::stderr().flush().ok();
     Ok(0)
 }

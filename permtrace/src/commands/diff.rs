@@ -12,6 +12,7 @@ use crate::{
     capture::load_capture,
     cli::DiffArgs,
     diff::{diff as compare, render_text},
+    policy::Settings,
 };
 
 pub const NOTHING_NEW: i32 = 0;
@@ -27,7 +28,7 @@ pub fn diff(args: DiffArgs) -> Result<i32> {
             return Ok(CANNOT_COMPARE);
         }
     };
-    let d = compare(&old, &new);
+    let d = compare(&old, &new, &Settings::from_args(&args.policy));
     let mut stdout = std::io::stdout().lock();
     let written = if args.json {
         serde_json::to_writer_pretty(&mut stdout, &d)

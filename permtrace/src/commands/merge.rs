@@ -9,7 +9,7 @@ use anyhow::{Result, bail};
 use crate::{
     capture::load_capture,
     cli::MergeArgs,
-    commands::write_capture_and_drafts,
+    commands::write_capture,
     merge::{Input, merge as merge_captures},
     output::OutputDir,
     target::resolve_user,
@@ -37,7 +37,7 @@ pub fn merge(args: MergeArgs) -> Result<i32> {
     let owner = resolve_user(None)?.map(|u| (u.uid, u.gid));
     let out = OutputDir::create(&args.out, owner)?;
     let cap = &merged.capture;
-    let written = write_capture_and_drafts(&out, cap, &args.policy)?;
+    let written = write_capture(&out, cap)?;
     let n = cap.sources.len();
     let everywhere = cap.files.iter().filter(|f| f.seen_in.len() == n).count();
     eprintln!(
@@ -48,9 +48,8 @@ pub fn merge(args: MergeArgs) -> Result<i32> {
         cap.spawns.len(),
         cap.stats.events
     );
-    for path in written {
-        eprintln!("permtrace: wrote {}", path.display());
-    }
+    eprintln!("permtrace: wrote {}", written.display());
+    crate::policy::emit_drafts(&out, cap, &args.policy);
     std::io::stderr().flush().ok();
     Ok(0)
 }

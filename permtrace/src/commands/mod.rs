@@ -2,13 +2,14 @@
 
 pub mod attach;
 pub mod diff;
+pub mod hosts;
 pub mod merge;
 mod outputs;
 pub mod policy;
 pub mod run;
 mod summary;
 
-pub use outputs::write_capture_and_drafts;
+pub use outputs::write_capture;
 pub use summary::print_summary;
 
 use crate::cli::{Cli, Command};
@@ -20,5 +21,6 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Policy(args) => policy::policy(args),
         Command::Merge(args) => merge::merge(args),
         Command::Diff(args) => diff::diff(args),
+        Command::Hosts(args) => hosts::hosts(args),
     }
 }

@@ -1,52 +1,78 @@
-//! What a new capture needs that an old one did not: paths and access kinds, endpoints,
-//! programs spawned, and Node permission flags newly needed. For review before a deploy
-//! (`permtrace diff` exits 1 when there is anything). Compares captures record by record;
-//! pure.
+//! What a new capture needs that an old one did not, for review before a deploy
+//! (`permtrace diff` exits 1 when there is anything).
+//!
+//! Both captures are drafted with the same policy settings (and the same Node version) and
+//! the permission models are compared: a new temp file under a directory the old draft
+//! already grants is not a difference, a grant that widened or a new capability is. When a
+//! capture cannot be drafted (no Node process, unknown version), the captures are compared
+//! record by record instead, and the result says so. Pure: captures in, differences out.
 
+mod grants;
+mod records;
 #[cfg(test)]
 mod tests;
+mod text;
 
-use std::collections::{BTreeSet, HashSet};
+pub use text::render_text;
 
 use serde::Serialize;
 
 use crate::{
-    access::Access,
-    capture::{Capture, NetOp, Program, Protocol},
+    capture::{Capture, Program},
     pathbytes::PathBytes,
-    resolve::Unresolved,
-    sockaddr::Family,
+    policy::{Settings, draft},
 };
 
 #[derive(Debug, Default, Serialize)]
 pub struct Diff {
-    pub files: Vec<NewFile>,
+    pub basis: Basis,
+    /// File system grants (or, compared record by record, path + access kind).
+    pub fs: Vec<NewFs>,
     pub network: Vec<NewEndpoint>,
     pub spawns: Vec<NewSpawn>,
     /// Node permission flags the new capture needs and the old did not.
     pub flags: Vec<NewFlag>,
-    /// Why the answer may be incomplete (lost events, start not seen).
+    /// Why the answer may be incomplete (lost events, start not seen, versions).
     pub notes: Vec<String>,
 }
 
+/// What was compared.
 #[derive(Debug, Serialize, PartialEq, Eq)]
-pub struct NewFile {
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Basis {
+    /// The drafted permission models, both for this Node version.
+    PermissionModel { node_version: String },
+    /// The captures' records: no draft could be made.
+    Records { why: String },
+}
+
+impl Default for Basis {
+    fn default() -> Self {
+        Basis::Records { why: String::new() }
+    }
+}
+
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct NewFs {
+    /// "read" or "write" for grants; the access kind ("read", "stat", …) for records.
+    pub scope: String,
     pub path: PathBytes,
-    pub access: Access,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub unresolved: Option<Unresolved>,
+    /// A directory grant (everything under `path`).
+    pub directory: bool,
     pub count: u64,
     /// Calls that succeeded (a failed one still needs the grant: Node checks first).
     pub ok: u64,
-    /// The programs that did it.
+    /// The programs that made the accesses.
     pub by: Vec<String>,
+    /// Why the grant has this shape, or what is special about the record.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub why: Option<String>,
 }
 
 #[derive(Debug, Serialize, PartialEq, Eq)]
 pub struct NewEndpoint {
-    pub op: Option<NetOp>,
-    pub family: Option<Family>,
-    pub protocol: Option<Protocol>,
+    pub op: String,
+    pub protocol: String,
     pub address: String,
     pub port: Option<u16>,
     pub count: u64,
@@ -64,13 +90,13 @@ pub struct NewSpawn {
 
 #[derive(Debug, Serialize, PartialEq, Eq)]
 pub struct NewFlag {
-    pub flag: &'static str,
+    pub flag: String,
     pub why: String,
 }
 
 impl Diff {
     pub fn len(&self) -> usize {
-        self.files.len() + self.network.len() + self.spawns.len() + self.flags.len()
+        self.fs.len() + self.network.len() + self.spawns.len() + self.flags.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -78,156 +104,32 @@ impl Diff {
     }
 }
 
-pub fn diff(old: &Capture, new: &Capture) -> Diff {
-    let mut d = Diff::default();
-    let old_files: HashSet<(&PathBytes, Option<Unresolved>, Access)> = old
-        .files
-        .iter()
-        .flat_map(|f| f.access.keys().map(move |a| (&f.path, f.unresolved, *a)))
-        .collect();
-    for f in &new.files {
-        for (access, s) in &f.access {
-            if !old_files.contains(&(&f.path, f.unresolved, *access)) {
-                d.files.push(NewFile {
-                    path: f.path.clone(),
-                    access: *access,
-                    unresolved: f.unresolved,
-                    count: s.count,
-                    ok: s.ok,
-                    by: names(new, &s.by),
-                });
-            }
-        }
+/// Compares the drafts of both captures, made with `settings`; without a Node version in
+/// `settings`, both are drafted for NEW's.
+pub fn diff(old: &Capture, new: &Capture, settings: &Settings) -> Diff {
+    let mut settings = settings.clone();
+    if settings.node_version.is_none() {
+        settings.node_version = new.target.node.as_ref().and_then(|n| n.version.clone());
     }
-    let old_net: HashSet<_> = old
-        .network
-        .iter()
-        .map(|n| (n.op, n.family, &n.address, n.port))
-        .collect();
-    for n in &new.network {
-        if !old_net.contains(&(n.op, n.family, &n.address, n.port)) {
-            d.network.push(NewEndpoint {
-                op: n.op,
-                family: n.family,
-                protocol: n.protocol,
-                address: n.address.clone(),
-                port: n.port,
-                count: n.stats.count,
-                by: names(new, &n.stats.by),
-            });
+    let mut d = match (draft(old, &settings), draft(new, &settings)) {
+        (Ok(o), Ok(n)) => grants::diff(&o, &n),
+        (Err(e), _) | (_, Err(e)) => {
+            let mut d = records::diff(old, new);
+            d.basis = Basis::Records {
+                why: format!("{e:#}"),
+            };
+            d
         }
-    }
-    // Program ids differ between captures: spawns compare by the parent's executable.
-    let old_spawns: HashSet<(&PathBytes, &PathBytes)> = old
-        .spawns
-        .iter()
-        .filter(|s| !s.path_search)
-        .filter_map(|s| Some((&program(old, s.parent)?.exe, &s.filename)))
-        .collect();
-    for s in new.spawns.iter().filter(|s| !s.path_search) {
-        let Some(parent) = program(new, s.parent) else {
-            continue;
-        };
-        if !old_spawns.contains(&(&parent.exe, &s.filename)) {
-            d.spawns.push(NewSpawn {
-                parent: describe(parent),
-                filename: s.filename.clone(),
-                count: s.stats.count,
-                ok: s.stats.ok,
-            });
-        }
-    }
-    let old_flags = flags(old);
-    for (flag, why) in flags(new) {
-        if !old_flags.iter().any(|(f, _)| *f == flag) {
-            d.flags.push(NewFlag { flag, why });
-        }
-    }
-    d.notes = notes(old, "OLD")
-        .into_iter()
-        .chain(notes(new, "NEW"))
-        .collect();
-    d
-}
-
-fn program(cap: &Capture, id: u32) -> Option<&Program> {
-    cap.programs.iter().find(|p| p.id == id)
-}
-
-fn names(cap: &Capture, ids: &[u32]) -> Vec<String> {
-    ids.iter()
-        .filter_map(|&id| program(cap, id).map(describe))
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect()
-}
-
-/// `node server.js`, `sh -c "git status"` (shortened).
-fn describe(p: &Program) -> String {
-    let name = String::from_utf8_lossy(p.exe.file_name()).into_owned();
-    let args: Vec<String> = p
-        .argv
-        .iter()
-        .skip(1)
-        .map(|a| a.lossy().into_owned())
-        .collect();
-    let mut s = if args.is_empty() {
-        name
-    } else {
-        format!("{name} {}", args.join(" "))
     };
-    if s.chars().count() > 60 {
-        s = s.chars().take(59).collect::<String>() + "…";
+    d.notes
+        .extend(notes(old, "OLD").into_iter().chain(notes(new, "NEW")));
+    let versions = |c: &Capture| c.target.node.as_ref().and_then(|n| n.version.clone());
+    if let (Some(o), Some(n)) = (versions(old), versions(new))
+        && o != n
+    {
+        d.notes.push(format!("OLD ran Node.js {o}, NEW ran {n}"));
     }
-    s
-}
-
-/// Node permission flags a capture shows a need for (only Node processes' own use counts:
-/// what a spawned shell does is not Node's to check).
-fn flags(cap: &Capture) -> Vec<(&'static str, String)> {
-    let node_ids: HashSet<u32> = cap
-        .programs
-        .iter()
-        .filter(|p| p.is_node)
-        .map(|p| p.id)
-        .collect();
-    let mut out = Vec::new();
-    let spawned = cap
-        .spawns
-        .iter()
-        .filter(|s| node_ids.contains(&s.parent) && s.stats.ok > 0)
-        .count();
-    if spawned > 0 {
-        out.push(("--allow-child-process", format!("{spawned} kinds of spawn")));
-    }
-    let net = cap
-        .network
-        .iter()
-        .filter(|n| n.stats.by.iter().any(|b| node_ids.contains(b)))
-        .count();
-    if net > 0 {
-        out.push(("--allow-net", format!("{net} endpoints; Node 25 and later")));
-    }
-    let r = &cap.runtime;
-    if r.workers > 0 {
-        out.push(("--allow-worker", format!("{} worker threads", r.workers)));
-    }
-    if r.wasi > 0 {
-        out.push(("--allow-wasi", format!("{} WASI instances", r.wasi)));
-    }
-    if !r.addons.is_empty() {
-        out.push((
-            "--allow-addons",
-            format!("{} native addons", r.addons.len()),
-        ));
-    }
-    if r.inspector > 0 {
-        out.push((
-            "--allow-inspector",
-            format!("{} inspector sessions", r.inspector),
-        ));
-    }
-    out
+    d
 }
 
 fn notes(cap: &Capture, which: &str) -> Vec<String> {
@@ -246,86 +148,25 @@ fn notes(cap: &Capture, which: &str) -> Vec<String> {
     out
 }
 
-/// The differences for a person reviewing a deploy.
-pub fn render_text(d: &Diff, old: &str, new: &str) -> String {
-    use std::fmt::Write as _;
-    let mut s = String::new();
-    if d.is_empty() {
-        let _ = writeln!(s, "{new} needs nothing that {old} did not.");
+/// `node server.js`, `sh -c "git status"` (shortened).
+fn describe(exe: &PathBytes, argv: &[PathBytes]) -> String {
+    let name = String::from_utf8_lossy(exe.file_name()).into_owned();
+    let args: Vec<String> = argv
+        .iter()
+        .skip(1)
+        .map(|a| a.lossy().into_owned())
+        .collect();
+    let mut s = if args.is_empty() {
+        name
     } else {
-        let things = if d.len() == 1 { "thing" } else { "things" };
-        let _ = writeln!(s, "{new} needs {} {things} that {old} did not:", d.len());
-    }
-    let times = |n: u64| {
-        if n == 1 {
-            "1 time".to_string()
-        } else {
-            format!("{n} times")
-        }
+        format!("{name} {}", args.join(" "))
     };
-    if !d.files.is_empty() {
-        let _ = writeln!(s, "\nfiles:");
-        for f in &d.files {
-            let access = serde_json::to_value(f.access).unwrap_or_default();
-            let mut extra = vec![times(f.count)];
-            if f.ok == 0 {
-                extra.push("all failed".into());
-            }
-            if let Some(u) = f.unresolved {
-                extra.push(format!("unresolved: {u:?}"));
-            }
-            if !f.by.is_empty() {
-                extra.push(format!("by {}", f.by.join(", ")));
-            }
-            let access = access.as_str().unwrap_or("?");
-            let _ = writeln!(s, "  {access:<12} {}  ({})", f.path, extra.join(", "));
-        }
-    }
-    if !d.network.is_empty() {
-        let _ = writeln!(s, "\nnetwork:");
-        for n in &d.network {
-            let op = serde_json::to_value(n.op).unwrap_or_default();
-            let proto = serde_json::to_value(n.protocol).unwrap_or_default();
-            let port = n.port.map(|p| format!(":{p}")).unwrap_or_default();
-            let by = if n.by.is_empty() {
-                String::new()
-            } else {
-                format!(", by {}", n.by.join(", "))
-            };
-            let _ = writeln!(
-                s,
-                "  {:<12} {} {}{port}  ({}{by})",
-                op.as_str().unwrap_or("?"),
-                proto.as_str().unwrap_or("?"),
-                n.address,
-                times(n.count)
-            );
-        }
-    }
-    if !d.spawns.is_empty() {
-        let _ = writeln!(s, "\nspawns:");
-        for sp in &d.spawns {
-            let failed = if sp.ok == 0 { ", all failed" } else { "" };
-            let _ = writeln!(
-                s,
-                "  {} -> {}  ({}{failed})",
-                sp.parent,
-                sp.filename,
-                times(sp.count)
-            );
-        }
-    }
-    if !d.flags.is_empty() {
-        let _ = writeln!(s, "\nNode permission flags:");
-        for f in &d.flags {
-            let _ = writeln!(s, "  {}  ({})", f.flag, f.why);
-        }
-    }
-    if !d.notes.is_empty() {
-        let _ = writeln!(s);
-    }
-    for n in &d.notes {
-        let _ = writeln!(s, "note: {n}");
+    if s.chars().count() > 60 {
+        s = s.chars().take(59).collect::<String>() + "…";
     }
     s
+}
+
+fn describe_program(p: &Program) -> String {
+    describe(&p.exe, &p.argv)
 }

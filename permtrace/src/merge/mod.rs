@@ -175,12 +175,18 @@ impl Merger {
                 self.runtime.addons.push(a.clone());
             }
         }
+        for g in &r.unobserved {
+            if !self.runtime.unobserved.contains(g) {
+                self.runtime.unobserved.push(g.clone());
+            }
+        }
         let s = &cap.stats;
         self.stats.events += s.events;
         self.stats.kernel = add_kernel_stats(&self.stats.kernel, &s.kernel);
         self.stats.decode_errors += s.decode_errors;
         self.stats.unresolved_paths += s.unresolved_paths;
         self.stats.processes += s.processes;
+        self.stats.still_running += s.still_running;
     }
 
     fn finish(self, target: Target, window: Window) -> Capture {

@@ -163,7 +163,7 @@ impl Resolver {
                 self.procs.remove(&ev.tgid);
                 Resolved::default()
             }
-            Body::Dns(_) => Resolved::default(),
+            Body::Dns(_) | Body::Lookup(_) | Body::Runtime(_) => Resolved::default(),
         }
     }
 
