@@ -56,8 +56,17 @@ impl Outcome {
 
 /// Not part of any app's environment: cargo points LD_LIBRARY_PATH at the Rust toolchain
 /// (the dynamic loader of node and /bin/sh would search it), and a NODE_OPTIONS of the
-/// developer's would change what Node does. Runs start without both; `env` can set them.
-const UNSET: &[&str] = &["NODE_OPTIONS", "LD_LIBRARY_PATH"];
+/// developer's would change what Node does. Under `sudo -E cargo xtask test`, SUDO_UID would
+/// make `permtrace run` start the app as the invoking user while every re-run here runs as
+/// root: grants do not depend on the user, but file access and the private temp dir do, so
+/// the whole matrix runs as the test's own user (root) instead.
+const UNSET: &[&str] = &[
+    "NODE_OPTIONS",
+    "LD_LIBRARY_PATH",
+    "SUDO_UID",
+    "SUDO_GID",
+    "SUDO_USER",
+];
 
 /// Runs `program args` in `cwd`, without [`UNSET`], with the given environment changes
 /// (`None` removes).
