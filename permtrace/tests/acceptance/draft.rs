@@ -135,8 +135,9 @@ fn grant_problems(flag: &str, path: &str, ws: &Workspace) -> Vec<String> {
     } else if !bare.starts_with(root) && !ws.app.outside_grants.iter().any(|g| bare.starts_with(g))
     {
         out.push(bad(&format!(
-            "outside the app's root {} and not something the app itself touches there",
-            root.display()
+            "outside the app's root {} and not among the paths it uses there ({:?})",
+            root.display(),
+            ws.app.outside_grants
         )));
     }
     out
