@@ -64,6 +64,8 @@ pub mod flags {
     pub const ADDR_FAULT: u32 = 1 << 6;
     /// The DNS payload was longer than what was copied.
     pub const PAYLOAD_TRUNCATED: u32 = 1 << 7;
+    /// The syscall names a second path (it follows the first, see [`super::PathEvent`]).
+    pub const HAS_PATH2: u32 = 1 << 8;
 }
 
 /// Common prefix of every record. 40 bytes, no padding.
@@ -89,8 +91,8 @@ pub struct EventHeader {
 }
 
 /// A syscall naming one or two paths. The first path's bytes (without NUL) follow at
-/// [`PathEvent::TAIL`]; the second path, when present, starts at
-/// `PathEvent::TAIL + PATH_CAP` so the kernel can write both at constant offsets.
+/// [`PathEvent::TAIL`]; the second path, when there is one ([`flags::HAS_PATH2`]), right
+/// after them, at `PathEvent::TAIL + path_len`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
 pub struct PathEvent {
@@ -113,14 +115,17 @@ impl PathEvent {
     pub const TAIL: usize = size_of::<PathEvent>();
 }
 
-/// A syscall on file descriptors only: `fchdir(a)`, `dup(a)`, `dup2(a, b)`, `dup3(a, b)`,
-/// `fcntl(a, F_DUPFD*)`. The resulting fd, where there is one, is `hdr.ret`.
+/// A syscall on file descriptors only: `fchdir(a)`, `dup(a)`, `dup2(a, b)`, `dup3(a, b, c)`,
+/// `fcntl(a, b = F_DUPFD* | F_SETFD, c)`, `ioctl(a, b = FIOCLEX | FIONCLEX)`. The resulting fd,
+/// where there is one, is `hdr.ret`. The third argument carries the close-on-exec bit of
+/// `dup3` and `F_SETFD`, so userspace knows which fds survive an exec.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
 pub struct FdEvent {
     pub hdr: EventHeader,
     pub a: i64,
     pub b: i64,
+    pub c: i64,
 }
 
 /// A socket syscall. The socket address (raw `struct sockaddr_*` bytes) follows at
@@ -144,7 +149,7 @@ impl SockEvent {
 }
 
 /// An exec. The filename's bytes follow at [`ExecEvent::TAIL`], then `argv_len` bytes of
-/// NUL-separated arguments at `ExecEvent::TAIL + PATH_CAP`.
+/// NUL-separated arguments right after them, at `ExecEvent::TAIL + filename_len`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ExecEvent {
@@ -225,7 +230,7 @@ pub struct KernelOffsets {
 // Layout guards: the decoder in userspace relies on these sizes and on the header being first.
 const _: () = assert!(size_of::<EventHeader>() == 40);
 const _: () = assert!(size_of::<PathEvent>() == 64);
-const _: () = assert!(size_of::<FdEvent>() == 56);
+const _: () = assert!(size_of::<FdEvent>() == 64);
 const _: () = assert!(size_of::<SockEvent>() == 56);
 const _: () = assert!(size_of::<ExecEvent>() == 56);
 const _: () = assert!(size_of::<ForkEvent>() == 48);

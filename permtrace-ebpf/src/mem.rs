@@ -52,6 +52,21 @@ pub fn user_str(src: u64, dst: &mut [u8]) -> Option<usize> {
     }
 }
 
+/// Whether a string of which [`user_str`] copied `len` bytes into a buffer of `cap` bytes is
+/// longer than that. A string that filled the buffer may end exactly there (a 4095-byte
+/// path is valid with PATH_MAX 4096), so look at the next byte instead of guessing; when
+/// it cannot be read, say truncated.
+#[inline(always)]
+pub fn user_str_truncated(src: u64, len: usize, cap: usize) -> bool {
+    len + 1 >= cap && user::<u8>(src + len as u64) != Some(0)
+}
+
+/// [`user_str_truncated`] for a string in kernel memory.
+#[inline(always)]
+pub fn kernel_str_truncated(src: u64, len: usize, cap: usize) -> bool {
+    len + 1 >= cap && kernel::<u8>(src, len as u32) != Some(0)
+}
+
 /// Like [`user_str`], for a string in kernel memory.
 #[inline(always)]
 pub fn kernel_str(src: u64, dst: &mut [u8]) -> Option<usize> {

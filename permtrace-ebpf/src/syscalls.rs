@@ -10,7 +10,10 @@ use aya_ebpf::{
 };
 use permtrace_common::{
     maps::Stat,
-    syscalls::{AT_EMPTY_PATH, Class, F_DUPFD, F_DUPFD_CLOEXEC, NO_ARG, class_of, nr},
+    syscalls::{
+        AT_EMPTY_PATH, Class, F_DUPFD, F_DUPFD_CLOEXEC, F_SETFD, FIOCLEX, FIONCLEX, NO_ARG,
+        class_of, nr,
+    },
 };
 
 use crate::{
@@ -67,7 +70,9 @@ pub fn sys_enter(ctx: BtfTracePointContext) -> u32 {
 
 /// Filters calls that carry nothing permtrace needs, before paying for a stash: fd-only
 /// `fstat`s that glibc and libuv issue as `newfstatat`/`statx(fd, "", AT_EMPTY_PATH)`,
-/// `futimens` (`utimensat` with a NULL path), and `fcntl`s that do not duplicate an fd.
+/// `futimens` (`utimensat` with a NULL path), `fcntl`s that neither duplicate an fd nor
+/// change its close-on-exec bit, and every `ioctl` but FIOCLEX/FIONCLEX (libuv issues an
+/// `ioctl(FIONBIO)` per socket; those must stay on the cheap path).
 #[inline(always)]
 fn worth_following(nr: u32, class: Class, args: &[u64; 6]) -> bool {
     match class {
@@ -83,7 +88,8 @@ fn worth_following(nr: u32, class: Class, args: &[u64; 6]) -> bool {
             }
             true
         }
-        Class::Fd if nr == nr::FCNTL => matches!(args[1], F_DUPFD | F_DUPFD_CLOEXEC),
+        Class::Fd if nr == nr::FCNTL => matches!(args[1], F_DUPFD | F_DUPFD_CLOEXEC | F_SETFD),
+        Class::Fd if nr == nr::IOCTL => matches!(args[1] as u32 as u64, FIOCLEX | FIONCLEX),
         _ => true,
     }
 }

@@ -67,6 +67,8 @@ pub struct FdCall {
     pub ret: i64,
     pub a: i64,
     pub b: i64,
+    /// Third argument (`dup3` flags, `fcntl` argument).
+    pub c: i64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -107,6 +109,7 @@ pub fn syscall_name(n: u32) -> &'static str {
     match n {
         nr::OPEN => "open",
         nr::STAT => "stat",
+        nr::IOCTL => "ioctl",
         nr::LSTAT => "lstat",
         nr::ACCESS => "access",
         nr::DUP => "dup",
@@ -173,8 +176,11 @@ pub fn errno_name(errno: i64) -> String {
         3 => "ESRCH",
         4 => "EINTR",
         5 => "EIO",
+        6 => "ENXIO",
+        7 => "E2BIG",
         8 => "ENOEXEC",
         9 => "EBADF",
+        10 => "ECHILD",
         11 => "EAGAIN",
         12 => "ENOMEM",
         13 => "EACCES",
@@ -182,17 +188,27 @@ pub fn errno_name(errno: i64) -> String {
         16 => "EBUSY",
         17 => "EEXIST",
         18 => "EXDEV",
+        19 => "ENODEV",
         20 => "ENOTDIR",
         21 => "EISDIR",
         22 => "EINVAL",
+        23 => "ENFILE",
         24 => "EMFILE",
+        25 => "ENOTTY",
         26 => "ETXTBSY",
+        27 => "EFBIG",
         28 => "ENOSPC",
         30 => "EROFS",
+        31 => "EMLINK",
+        32 => "EPIPE",
         36 => "ENAMETOOLONG",
+        38 => "ENOSYS",
         39 => "ENOTEMPTY",
         40 => "ELOOP",
         61 => "ENODATA",
+        88 => "ENOTSOCK",
+        91 => "EPROTOTYPE",
+        93 => "EPROTONOSUPPORT",
         95 => "EOPNOTSUPP",
         97 => "EAFNOSUPPORT",
         98 => "EADDRINUSE",
@@ -204,7 +220,59 @@ pub fn errno_name(errno: i64) -> String {
         113 => "EHOSTUNREACH",
         114 => "EALREADY",
         115 => "EINPROGRESS",
+        116 => "ESTALE",
+        122 => "EDQUOT",
+        // Kernel-internal: the syscall was interrupted by a signal and will be restarted
+        // (the program never sees these; the restarted call is reported on its own).
+        512 => "ERESTARTSYS",
+        513 => "ERESTARTNOINTR",
+        514 => "ERESTARTNOHAND",
+        516 => "ERESTART_RESTARTBLOCK",
         _ => return format!("E{errno}"),
     };
     name.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The table against libc's own numbers, so a typo cannot name the wrong error.
+    #[test]
+    fn errno_names_match_libc() {
+        let known = [
+            ("EPERM", libc::EPERM),
+            ("ENOENT", libc::ENOENT),
+            ("ENXIO", libc::ENXIO),
+            ("E2BIG", libc::E2BIG),
+            ("ENOEXEC", libc::ENOEXEC),
+            ("ECHILD", libc::ECHILD),
+            ("EACCES", libc::EACCES),
+            ("EEXIST", libc::EEXIST),
+            ("ENODEV", libc::ENODEV),
+            ("ENOTDIR", libc::ENOTDIR),
+            ("ENFILE", libc::ENFILE),
+            ("ENOTTY", libc::ENOTTY),
+            ("ETXTBSY", libc::ETXTBSY),
+            ("EFBIG", libc::EFBIG),
+            ("EMLINK", libc::EMLINK),
+            ("EPIPE", libc::EPIPE),
+            ("ENAMETOOLONG", libc::ENAMETOOLONG),
+            ("ENOSYS", libc::ENOSYS),
+            ("ELOOP", libc::ELOOP),
+            ("ENOTSOCK", libc::ENOTSOCK),
+            ("EPROTOTYPE", libc::EPROTOTYPE),
+            ("EPROTONOSUPPORT", libc::EPROTONOSUPPORT),
+            ("EAFNOSUPPORT", libc::EAFNOSUPPORT),
+            ("ECONNREFUSED", libc::ECONNREFUSED),
+            ("EINPROGRESS", libc::EINPROGRESS),
+            ("ESTALE", libc::ESTALE),
+            ("EDQUOT", libc::EDQUOT),
+        ];
+        for (name, n) in known {
+            assert_eq!(errno_name(i64::from(n)), name);
+        }
+        assert_eq!(errno_name(512), "ERESTARTSYS");
+        assert_eq!(errno_name(4000), "E4000");
+    }
 }

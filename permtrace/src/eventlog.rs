@@ -49,6 +49,9 @@ pub struct LogLine<'a> {
     pub dirfd: Option<i32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub flags: Option<String>,
+    /// Permission bits, octal, for calls that create or chmod (open with O_CREAT, mkdir...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub truncated: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -60,6 +63,9 @@ pub struct LogLine<'a> {
     pub fd: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fd2: Option<i64>,
+    /// fd events: whether the resulting (or changed) descriptor is closed on exec.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cloexec: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub family: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -124,6 +130,9 @@ pub fn line<'a>(ev: &'a Event, resolved: &'a Resolved, unix_ms: f64) -> LogLine<
             } else if call.flags != 0 {
                 l.flags = Some(format!("{:#x}", call.flags));
             }
+            if has_mode(call) {
+                l.mode = Some(format!("{:04o}", call.mode));
+            }
             if call.path.truncated || call.path.fault {
                 l.truncated = Some(true);
             }
@@ -178,6 +187,7 @@ pub fn line<'a>(ev: &'a Event, resolved: &'a Resolved, unix_ms: f64) -> LogLine<
             if matches!(call.nr, nr::DUP2 | nr::DUP3) {
                 l.fd2 = Some(call.b);
             }
+            l.cloexec = fd_cloexec(call);
             set_ret(&mut l, call.ret);
         }
         Body::Fork { child } => {
@@ -198,6 +208,31 @@ pub fn line<'a>(ev: &'a Event, resolved: &'a Resolved, unix_ms: f64) -> LogLine<
         }
     }
     l
+}
+
+/// Whether the call's mode argument means something: it creates a file or directory, or
+/// changes permissions.
+fn has_mode(call: &crate::event::PathCall) -> bool {
+    let creating = (libc::O_CREAT | (libc::O_TMPFILE & !libc::O_DIRECTORY)) as u64;
+    match call.nr {
+        nr::OPEN | nr::OPENAT | nr::OPENAT2 => call.flags & creating != 0,
+        nr::CREAT | nr::MKDIR | nr::MKDIRAT | nr::CHMOD | nr::FCHMODAT | nr::FCHMODAT2 => true,
+        _ => false,
+    }
+}
+
+/// The close-on-exec bit an fd event leaves on its descriptor (`None` for fchdir).
+fn fd_cloexec(call: &crate::event::FdCall) -> Option<bool> {
+    use permtrace_common::syscalls::{
+        F_DUPFD, F_DUPFD_CLOEXEC, F_SETFD, FD_CLOEXEC, FIOCLEX, FIONCLEX, O_CLOEXEC,
+    };
+    match (call.nr, call.b as u64) {
+        (nr::DUP | nr::DUP2, _) | (nr::FCNTL, F_DUPFD) | (nr::IOCTL, FIONCLEX) => Some(false),
+        (nr::FCNTL, F_DUPFD_CLOEXEC) | (nr::IOCTL, FIOCLEX) => Some(true),
+        (nr::FCNTL, F_SETFD) => Some(call.c as u64 & FD_CLOEXEC != 0),
+        (nr::DUP3, _) => Some(call.c as u64 & O_CLOEXEC != 0),
+        _ => None,
+    }
 }
 
 /// Writes event lines to a file or stdout.

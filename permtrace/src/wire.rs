@@ -12,7 +12,7 @@ use permtrace_common::{
         DnsEvent, EventHeader, EventKind, ExecEvent, ExitEvent, FdEvent, ForkEvent, PathEvent,
         SockEvent, dns_dir, flags,
     },
-    limits::{PATH_CAP, SOCKADDR_CAP},
+    limits::SOCKADDR_CAP,
 };
 
 use crate::{
@@ -110,6 +110,7 @@ pub fn decode(record: &[u8]) -> Result<Event, DecodeError> {
             ret: h.ret,
             a: r.i64(offset_of!(FdEvent, a)),
             b: r.i64(offset_of!(FdEvent, b)),
+            c: r.i64(offset_of!(FdEvent, c)),
         }),
         EventKind::Sock => {
             let len = r.u32(offset_of!(SockEvent, addr_len)) as usize;
@@ -170,13 +171,9 @@ fn path_call(r: &Reader<'_>, h: &Header) -> Result<PathCall, DecodeError> {
         h.flags & flags::PATH_TRUNCATED != 0,
         h.flags & flags::PATH_FAULT != 0,
     );
-    // The kernel writes the second path at a fixed offset and sends the record up to its
-    // end; a one-path record is shorter than that offset.
-    let has_second = r.0.len() >= PathEvent::TAIL + PATH_CAP
-        || h.flags & (flags::PATH2_FAULT | flags::PATH2_TRUNCATED) != 0;
-    let path2 = if has_second {
+    let path2 = if h.flags & flags::HAS_PATH2 != 0 {
         Some(raw_path(
-            r.tail(h.kind, PathEvent::TAIL + PATH_CAP, len2)?,
+            r.tail(h.kind, PathEvent::TAIL + len, len2)?,
             h.flags & flags::PATH2_TRUNCATED != 0,
             h.flags & flags::PATH2_FAULT != 0,
         ))
@@ -203,7 +200,7 @@ fn exec_call(r: &Reader<'_>, h: &Header) -> Result<ExecCall, DecodeError> {
         h.flags & flags::PATH_TRUNCATED != 0,
         h.flags & flags::PATH_FAULT != 0,
     );
-    let blob = r.tail(h.kind, ExecEvent::TAIL + PATH_CAP, argv_len)?;
+    let blob = r.tail(h.kind, ExecEvent::TAIL + name_len, argv_len)?;
     let blob = blob.strip_suffix(&[0]).unwrap_or(blob);
     let argv = if blob.is_empty() {
         Vec::new()
@@ -270,9 +267,9 @@ pub mod encode {
         buf.resize(PathEvent::TAIL, 0);
         buf.extend_from_slice(p.as_bytes());
         if let Some(p2) = p2 {
-            buf.resize(PathEvent::TAIL + PATH_CAP, 0);
             buf.extend_from_slice(p2.as_bytes());
             ev.path2_len = p2.len() as u16;
+            ev.hdr.flags |= flags::HAS_PATH2;
         }
         ev.hdr.size = buf.len() as u32;
         put(&mut buf, 0, ev);
@@ -282,7 +279,6 @@ pub mod encode {
     pub fn exec(tgid: u32, kind: EventKind, filename: &str, argv: &[&str], ret: i64) -> Vec<u8> {
         let mut buf = vec![0; ExecEvent::TAIL];
         buf.extend_from_slice(filename.as_bytes());
-        buf.resize(ExecEvent::TAIL + PATH_CAP, 0);
         let mut blob = Vec::new();
         for a in argv {
             blob.extend_from_slice(a.as_bytes());
@@ -345,6 +341,29 @@ mod tests {
             panic!()
         };
         assert_eq!(p.path2.unwrap().bytes.to_string(), "b");
+        // Two names cost two names: the second follows the first.
+        assert_eq!(rec.len(), PathEvent::TAIL + 2);
+
+        // rename("a", ""): an empty second path is still a second path.
+        let rec = encode::path(7, nr::RENAME, -100, "a", Some(""), 0, -2);
+        let Body::Path(p) = decode(&rec).unwrap().body else {
+            panic!()
+        };
+        assert_eq!(p.path2.map(|p| p.bytes.to_string()), Some(String::new()));
+    }
+
+    #[test]
+    fn a_second_path_or_argv_past_the_record_end_is_an_error() {
+        let rec = encode::path(7, nr::RENAMEAT2, -100, "abc", Some("defgh"), 0, 0);
+        assert!(matches!(
+            decode(&rec[..rec.len() - 1]),
+            Err(DecodeError::Truncated { .. })
+        ));
+        let rec = encode::exec(9, EventKind::Exec, "/bin/sh", &["sh", "-c", "x"], 0);
+        assert!(matches!(
+            decode(&rec[..rec.len() - 1]),
+            Err(DecodeError::Truncated { .. })
+        ));
     }
 
     #[test]
@@ -362,6 +381,11 @@ mod tests {
         assert_eq!(e.filename.bytes.to_string(), "/bin/sh");
         let argv: Vec<String> = e.argv.iter().map(|a| a.to_string()).collect();
         assert_eq!(argv, ["sh", "-c", "cat /etc/hostname"]);
+        // argv follows the filename: the record is as long as its strings.
+        assert_eq!(
+            rec.len(),
+            ExecEvent::TAIL + "/bin/sh".len() + "sh\0-c\0cat /etc/hostname\0".len()
+        );
     }
 
     #[test]

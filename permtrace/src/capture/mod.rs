@@ -129,6 +129,10 @@ pub struct CaptureStats {
     pub unresolved_paths: u64,
     /// Processes seen in the tree.
     pub processes: u64,
+    /// Processes of the tree still running when tracing stopped (`run`: when the command
+    /// exited, or at a second Ctrl-C). What they did afterwards is not in the capture.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub still_running: u64,
 }
 
 impl CaptureStats {

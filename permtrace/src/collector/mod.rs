@@ -209,6 +209,7 @@ impl Collector {
                 decode_errors,
                 unresolved_paths: self.unresolved,
                 processes: self.programs.processes_seen(),
+                still_running: 0,
             },
             programs: self.programs.to_records(),
             files: self.files.to_records(),
