@@ -121,6 +121,14 @@ pub enum Class {
     SendTo,
     /// `sendmsg(fd, msghdr, flags)`.
     SendMsg,
+    /// `sendmmsg(fd, mmsghdr *vec, vlen, flags)`: followed for DNS payloads only.
+    SendMmsg,
+    /// `recvfrom(fd, buf, len, flags, addr, addrlen)`: followed for DNS payloads only.
+    RecvFrom,
+    /// `recvmsg(fd, msghdr, flags)`: followed for DNS payloads only.
+    RecvMsg,
+    /// `recvmmsg(fd, mmsghdr *vec, vlen, flags, timeout)`: followed for DNS payloads only.
+    RecvMmsg,
     /// `execve(path, argv, envp)` / `execveat(dfd, path, argv, envp, flags)`.
     Exec {
         dirfd: u8,
@@ -166,6 +174,10 @@ pub const fn class_of(nr: u32) -> Option<Class> {
         LISTEN => Class::Listen,
         SENDTO => Class::SendTo,
         SENDMSG => Class::SendMsg,
+        SENDMMSG => Class::SendMmsg,
+        RECVFROM => Class::RecvFrom,
+        RECVMSG => Class::RecvMsg,
+        RECVMMSG => Class::RecvMmsg,
         EXECVE => Class::Exec {
             dirfd: N,
             path: 0,
@@ -200,6 +212,10 @@ pub const O_CLOEXEC: u64 = 0o2000000;
 pub const AT_EMPTY_PATH: u64 = 0x1000;
 /// `AT_FDCWD`.
 pub const AT_FDCWD: i32 = -100;
+/// The DNS port, big-endian as it sits in a `sockaddr_in`/`sockaddr_in6`.
+pub const DNS_PORT_BE: [u8; 2] = 53u16.to_be_bytes();
+/// Size of `struct mmsghdr` on x86_64 (a 56-byte `msghdr`, `msg_len`, padding).
+pub const MMSGHDR_SIZE: u64 = 64;
 
 #[cfg(test)]
 mod tests {

@@ -3,7 +3,8 @@
 //! wrappers.
 
 use aya_ebpf::helpers::generated::{
-    bpf_probe_read_kernel, bpf_probe_read_kernel_str, bpf_probe_read_user, bpf_probe_read_user_str,
+    bpf_get_attach_cookie, bpf_probe_read_kernel, bpf_probe_read_kernel_str, bpf_probe_read_user,
+    bpf_probe_read_user_str,
 };
 use core::ffi::c_void;
 
@@ -145,4 +146,18 @@ pub fn regs_word(regs: *const u64, index: usize) -> u64 {
     // SAFETY: `regs` is the kernel's pt_regs for this syscall and index < 21 (its size in
     // words); callers use the constants in `syscalls::regs`.
     unsafe { core::ptr::read_volatile(regs.add(index)) }
+}
+
+/// Copies a value out of a map slot returned by `get_ptr`.
+#[inline(always)]
+pub fn copy_value<T: Copy>(slot: *const T) -> T {
+    // SAFETY: `get_ptr` returned a non-null pointer to a live, aligned map value of type T.
+    unsafe { *slot }
+}
+
+/// The cookie userspace gave the attachment that is running (`bpf_get_attach_cookie`).
+#[inline(always)]
+pub fn attach_cookie(ctx: *mut c_void) -> u64 {
+    // SAFETY: `ctx` is the program's own context pointer, which is what the helper expects.
+    unsafe { bpf_get_attach_cookie(ctx) }
 }

@@ -17,6 +17,7 @@ use permtrace_common::{
 };
 
 use crate::{
+    dns,
     emit::bump,
     exec, files,
     maps::{INFLIGHT, Inflight},
@@ -90,6 +91,12 @@ fn worth_following(nr: u32, class: Class, args: &[u64; 6]) -> bool {
         }
         Class::Fd if nr == nr::FCNTL => matches!(args[1], F_DUPFD | F_DUPFD_CLOEXEC | F_SETFD),
         Class::Fd if nr == nr::IOCTL => matches!(args[1] as u32 as u64, FIOCLEX | FIONCLEX),
+        // A send to the connected peer: its address was reported by connect, so only the
+        // payload of a DNS socket is of interest.
+        Class::SendTo => args[4] != 0 || dns::is_dns_socket(args[0] as i32),
+        Class::RecvFrom | Class::RecvMsg | Class::SendMmsg | Class::RecvMmsg => {
+            dns::worth_following(class, args)
+        }
         _ => true,
     }
 }
@@ -125,8 +132,13 @@ pub fn sys_exit(ctx: BtfTracePointContext) -> u32 {
         Class::Path(a) => files::path_exit(nr, a, args, ret),
         Class::OpenAt2 => files::openat2_exit(args, ret),
         Class::Fd => files::fd_exit(nr, args, ret),
-        Class::Socket | Class::SockAddr | Class::Listen | Class::SendTo | Class::SendMsg => {
-            sockets::sock_exit(nr, class, args, ret)
+        Class::Socket | Class::SockAddr | Class::Listen => sockets::sock_exit(nr, class, args, ret),
+        Class::SendTo | Class::SendMsg => {
+            sockets::sock_exit(nr, class, args, ret);
+            dns::dns_exit(nr, class, args, ret);
+        }
+        Class::SendMmsg | Class::RecvFrom | Class::RecvMsg | Class::RecvMmsg => {
+            dns::dns_exit(nr, class, args, ret)
         }
         Class::Exec {
             dirfd,

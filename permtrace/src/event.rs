@@ -1,6 +1,8 @@
 //! What the kernel reported, as typed values. Produced by [`crate::wire::decode`], consumed
 //! by the resolver and the collector. No path is interpreted here yet.
 
+use std::net::IpAddr;
+
 use crate::pathbytes::PathBytes;
 use permtrace_common::syscalls::nr;
 
@@ -19,9 +21,17 @@ pub enum Body {
     Fd(FdCall),
     Sock(SockCall),
     Exec(ExecCall),
-    Fork { child: u32 },
-    Exit { status: u32 },
+    Fork {
+        child: u32,
+    },
+    Exit {
+        status: u32,
+    },
     Dns(DnsMessage),
+    /// libc `getaddrinfo` entered or returned.
+    Lookup(Lookup),
+    /// A Node runtime feature's native entry point was entered or returned.
+    Runtime(RuntimeCall),
 }
 
 /// A path string copied from user memory, with what went wrong copying it.
@@ -102,6 +112,90 @@ pub struct DnsMessage {
     pub peer: Vec<u8>,
     pub payload: Vec<u8>,
     pub truncated: bool,
+}
+
+/// A `getaddrinfo` call, at entry (name only) or at return (name, result, addresses).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Lookup {
+    pub enter: bool,
+    /// 0, or the `EAI_*` code getaddrinfo returned (negative on glibc).
+    pub ret: i64,
+    /// The name asked for (lossily decoded: DNS names are ASCII); empty for a NULL name.
+    pub name: String,
+    /// The name was longer than the copy buffer or could not be read.
+    pub name_truncated: bool,
+    /// Distinct addresses of the result list, in its order.
+    pub addrs: Vec<IpAddr>,
+    /// The result list had more addresses than the kernel copied.
+    pub addrs_truncated: bool,
+}
+
+/// A Node runtime feature whose native entry point permtrace watches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Feature {
+    Worker,
+    Wasi,
+    Addon,
+    InspectorOpen,
+    InspectorConnect,
+    /// c-ares reading its configuration: a resolver window, not a permission.
+    ResolverInit,
+}
+
+impl Feature {
+    /// Every probed entry point.
+    pub const ALL: [Feature; 6] = [
+        Feature::Worker,
+        Feature::Wasi,
+        Feature::Addon,
+        Feature::InspectorOpen,
+        Feature::InspectorConnect,
+        Feature::ResolverInit,
+    ];
+
+    /// The features that need a permission flag (`capture.runtime`).
+    pub const PERMISSIONS: [Feature; 5] = [
+        Feature::Worker,
+        Feature::Wasi,
+        Feature::Addon,
+        Feature::InspectorOpen,
+        Feature::InspectorConnect,
+    ];
+
+    /// The id shared with the kernel side (`permtrace_common::event::feature`).
+    pub fn id(self) -> u32 {
+        use permtrace_common::event::feature as f;
+        match self {
+            Feature::Worker => f::WORKER,
+            Feature::Wasi => f::WASI,
+            Feature::Addon => f::ADDON,
+            Feature::InspectorOpen => f::INSPECTOR_OPEN,
+            Feature::InspectorConnect => f::INSPECTOR_CONNECT,
+            Feature::ResolverInit => f::RESOLVER_INIT,
+        }
+    }
+
+    pub fn from_id(id: u32) -> Option<Feature> {
+        Feature::ALL.into_iter().find(|f| f.id() == id)
+    }
+
+    /// Short name used in captures and logs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Feature::Worker => "worker",
+            Feature::Wasi => "wasi",
+            Feature::Addon => "addon",
+            Feature::InspectorOpen => "inspector_open",
+            Feature::InspectorConnect => "inspector_connect",
+            Feature::ResolverInit => "resolver_init",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RuntimeCall {
+    pub feature: Feature,
+    pub enter: bool,
 }
 
 /// The name of a syscall permtrace follows.
@@ -229,6 +323,26 @@ pub fn errno_name(errno: i64) -> String {
         514 => "ERESTARTNOHAND",
         516 => "ERESTART_RESTARTBLOCK",
         _ => return format!("E{errno}"),
+    };
+    name.to_string()
+}
+
+/// The name of a getaddrinfo error code (glibc and musl share these values), for reports.
+pub fn eai_name(code: i64) -> String {
+    let name = match code {
+        -1 => "EAI_BADFLAGS",
+        -2 => "EAI_NONAME",
+        -3 => "EAI_AGAIN",
+        -4 => "EAI_FAIL",
+        -5 => "EAI_NODATA",
+        -6 => "EAI_FAMILY",
+        -7 => "EAI_SOCKTYPE",
+        -8 => "EAI_SERVICE",
+        -9 => "EAI_ADDRFAMILY",
+        -10 => "EAI_MEMORY",
+        -11 => "EAI_SYSTEM",
+        -12 => "EAI_OVERFLOW",
+        n => return format!("EAI_{n}"),
     };
     name.to_string()
 }

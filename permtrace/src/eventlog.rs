@@ -6,7 +6,8 @@ use serde::Serialize;
 
 use crate::{
     access::{Access, classify, open_flags_text},
-    event::{Body, Event, errno_name, syscall_name},
+    dnsmsg,
+    event::{Body, Event, eai_name, errno_name, syscall_name},
     pathbytes::PathBytes,
     resolve::{Resolution, Resolved, Unresolved},
     sockaddr::SockAddr,
@@ -23,7 +24,8 @@ pub struct LogLine<'a> {
     pub time_ms: f64,
     pub pid: u32,
     pub tid: u32,
-    /// file, exec, exec_failed, socket, connect, bind, listen, sendto, fd, fork, exit, dns
+    /// file, exec, exec_failed, socket, connect, bind, listen, sendto, fd, fork, exit, dns,
+    /// lookup (getaddrinfo), runtime (a Node runtime feature's native entry point)
     pub event: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub syscall: Option<&'static str>,
@@ -76,6 +78,18 @@ pub struct LogLine<'a> {
     pub child: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<u32>,
+    /// lookup, dns: the host name asked for (a DNS message's question).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// lookup, dns: the addresses it resolved to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub addresses: Option<Vec<String>>,
+    /// lookup, runtime: "enter" or "return"; dns: "query" or "answer".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phase: Option<&'static str>,
+    /// runtime: worker, wasi, addon, inspector_open, inspector_connect.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub feature: Option<&'static str>,
     /// The syscall's return value when it succeeded.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub result: Option<i64>,
@@ -205,6 +219,47 @@ pub fn line<'a>(ev: &'a Event, resolved: &'a Resolved, unix_ms: f64) -> LogLine<
                 l.address = Some(a.host());
                 l.port = a.port();
             }
+            l.phase = Some(if msg.sent { "query" } else { "answer" });
+            if msg.truncated {
+                l.truncated = Some(true);
+            }
+            let framed = dnsmsg::looks_tcp_framed(&msg.payload, msg.truncated);
+            let bytes = if framed {
+                dnsmsg::strip_tcp_length(&msg.payload)
+            } else {
+                &msg.payload
+            };
+            match dnsmsg::parse(bytes) {
+                Ok(m) => {
+                    l.name = Some(m.name);
+                    if m.response {
+                        l.addresses = Some(m.addresses.iter().map(|a| a.to_string()).collect());
+                        if m.rcode != 0 {
+                            l.error = Some(dnsmsg::rcode_name(m.rcode));
+                        }
+                    }
+                }
+                Err(e) => l.error = Some(format!("not a DNS message: {e}")),
+            }
+        }
+        Body::Lookup(lk) => {
+            l.event = "lookup";
+            l.name = Some(lk.name.clone());
+            l.phase = Some(if lk.enter { "enter" } else { "return" });
+            if !lk.enter {
+                l.addresses = Some(lk.addrs.iter().map(|a| a.to_string()).collect());
+                if lk.ret != 0 {
+                    l.error = Some(eai_name(lk.ret));
+                }
+            }
+            if lk.name_truncated || lk.addrs_truncated {
+                l.truncated = Some(true);
+            }
+        }
+        Body::Runtime(call) => {
+            l.event = "runtime";
+            l.feature = Some(call.feature.name());
+            l.phase = Some(if call.enter { "enter" } else { "return" });
         }
     }
     l

@@ -20,7 +20,7 @@ use crate::{
     target::{
         ExecOutcome, SignalSource, Signals, SpawnSpec, exit_code_of, resolve_user, wait_nohang,
     },
-    tracer::{Tracer, TracerOptions, check_privileges},
+    tracer::{Tracer, TracerOptions, check_privileges, likely_node_binaries},
 };
 
 /// Environment variables that make Node read files natively or change its options.
@@ -60,6 +60,9 @@ pub fn run(args: RunArgs) -> Result<i32> {
         ..Default::default()
     };
     let mut tracer = Tracer::start(&opts, false)?;
+    for node in likely_node_binaries(&args.command[0], &cwd) {
+        tracer.probe_node_binary(&node);
+    }
 
     let spec = SpawnSpec {
         argv: args.command.clone(),
@@ -182,6 +185,7 @@ pub fn run(args: RunArgs) -> Result<i32> {
         started.elapsed().as_secs_f64(),
     );
     eprintln!("permtrace: wrote {}", written.display());
+    crate::policy::emit_drafts(&out, &capture, &args.policy);
     std::io::stderr().flush().ok();
     Ok(code)
 }

@@ -142,7 +142,7 @@ impl Resolver {
                 self.procs.remove(&ev.tgid);
                 Resolved::default()
             }
-            Body::Dns(_) => Resolved::default(),
+            Body::Dns(_) | Body::Lookup(_) | Body::Runtime(_) => Resolved::default(),
         }
     }
 

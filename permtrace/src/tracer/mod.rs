@@ -2,13 +2,19 @@
 //! out the ring buffer and counters. Dropping a [`Tracer`] detaches everything.
 
 mod btf_offsets;
+mod detach;
+mod elf_symbols;
 mod privileges;
+mod probe_targets;
 mod programs;
 mod ring;
+mod uprobes;
 
 pub use btf_offsets::{VMLINUX_BTF, kernel_offsets};
 pub use privileges::{PrivilegeError, check_privileges};
+pub use probe_targets::{Probed, likely_node_binaries};
 pub use ring::EventRing;
+pub use uprobes::GETADDRINFO;
 
 use anyhow::{Context as _, Result};
 use aya::{
@@ -63,8 +69,9 @@ impl KernelStats {
 }
 
 pub struct Tracer {
-    // Keeps programs and links alive; dropped last.
-    _ebpf: Ebpf,
+    // Keeps programs and links alive.
+    ebpf: Ebpf,
+    uprobes: uprobes::Uprobes,
     tracked: HashMap<MapData, u32, u32>,
     cgroups: HashMap<MapData, u64, u32>,
     stats: PerCpuArray<MapData, u64>,
@@ -94,6 +101,12 @@ impl Tracer {
             .load(OBJECT)
             .context("loading permtrace's eBPF object into the kernel")?;
         programs::attach_all(&mut ebpf, &btf)?;
+        let mut uprobes = uprobes::Uprobes::load(&mut ebpf);
+        // The host's libc is what `run` starts and most processes use; others (containers,
+        // musl) are probed when a traced process opens them.
+        if let Some(libc) = probe_targets::own_libc() {
+            uprobes.probe_libc(&mut ebpf, &libc);
+        }
 
         let tracked = take(&mut ebpf, names::TRACKED)?;
         let cgroups = take(&mut ebpf, names::CGROUPS)?;
@@ -103,7 +116,8 @@ impl Tracer {
                 .context("the eBPF object has no PT_EVENTS map")?,
         )?;
         Ok(Tracer {
-            _ebpf: ebpf,
+            ebpf,
+            uprobes,
             tracked,
             cgroups,
             stats,
@@ -152,6 +166,33 @@ impl Tracer {
     /// Whether `tgid` is currently in the traced set (it leaves when it exits).
     pub fn is_tracked(&self, tgid: u32) -> bool {
         self.tracked.get(&tgid, 0).is_ok()
+    }
+
+    /// Attaches the Node runtime-feature uprobes to a node binary before it runs (`run` does
+    /// this for the command it starts, so even its first Worker is seen). Once per file.
+    pub fn probe_node_binary(&mut self, path: &std::path::Path) -> crate::collector::ProbeReport {
+        self.uprobes.probe_node(&mut self.ebpf, path)
+    }
+
+    /// Probes what an event shows a traced process is about to use (see
+    /// [`uprobes::Uprobes::follow`]).
+    pub fn follow_native(
+        &mut self,
+        ev: &crate::event::Event,
+        resolved: &crate::resolve::Resolved,
+    ) -> Option<Probed> {
+        self.uprobes.follow(&mut self.ebpf, ev, resolved)
+    }
+
+    /// Probes a process found running when attaching (its node binary and C library), so its
+    /// runtime features and lookups from now on are seen. Hand the results to
+    /// `Collector::note_probes` (the node report with `library: None`).
+    pub fn probe_process(
+        &mut self,
+        tgid: u32,
+        exe: &crate::pathbytes::PathBytes,
+    ) -> (Option<crate::collector::ProbeReport>, Vec<Probed>) {
+        self.uprobes.probe_process(&mut self.ebpf, tgid, exe)
     }
 
     /// The ring buffer; taken once by the event loop.
