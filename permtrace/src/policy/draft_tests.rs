@@ -111,6 +111,36 @@ fn the_project_directory_is_the_nearest_read_package_json_and_covers_modules() {
 }
 
 #[test]
+fn the_timezone_lookup_and_libuvs_dev_null_are_not_the_applications() {
+    // What an HTTP server's first Date header makes ICU do (seen on 22, 24 and 26): read
+    // /etc/localtime, then readlink every component of its target, each failing with EINVAL
+    // (not a symlink); and the /dev/null libuv opens for its first stream.
+    let mut c = capture("26.10.0");
+    file(&mut c, "/srv/app/package.json", Access::Read, &[0], true);
+    file(&mut c, "/srv/app/lib.js", Access::Read, &[0], true);
+    file(&mut c, "/etc/localtime", Access::Read, &[0], true);
+    file(&mut c, "/dev/null", Access::Read, &[0], true);
+    for dir in [
+        "/etc",
+        "/usr",
+        "/usr/share",
+        "/usr/share/zoneinfo",
+        "/usr/share/zoneinfo/Etc",
+        "/usr/share/zoneinfo/Etc/UTC",
+    ] {
+        let mut s = stats(&[0], 1, 0);
+        s.errors.insert("EINVAL".into(), 1);
+        c.files.push(FileRecord {
+            path: PathBytes::from(dir),
+            unresolved: None,
+            access: BTreeMap::from([(Access::Readlink, s)]),
+            seen_in: vec![],
+        });
+    }
+    assert_eq!(read_flags(&draft_for(&c)), ["/srv/app/*"]);
+}
+
+#[test]
 fn without_package_json_the_entry_directory_is_granted_only_if_more_is_read_there() {
     let mut c = capture("22.23.3");
     file(&mut c, "/srv/app/index.js", Access::Read, &[0], true);

@@ -32,7 +32,8 @@ pub struct Context {
     pub ca_dirs: Vec<PathBytes>,
     /// Files Node reads before permissions apply (--env-file, the config file).
     pub startup_files: Vec<PathBytes>,
-    /// A Node process started a child (libuv opens /dev/null for its ignored stdio).
+    /// A Node process started a child (libuv opens /dev/null read-write for its ignored
+    /// stdio).
     pub spawned: bool,
     /// Paths Node itself walks to: module files it read and timezone data. The stats and
     /// readlinks of their ancestors are its own (the loader's realpath chain, ICU's zone
@@ -72,6 +73,8 @@ const RUNTIME_PROC: &[&str] = &[
     "/proc/uptime",
     "/proc/version_signature",
     "/proc/sys/kernel/osrelease",
+    // glibc's malloc, when it shrinks a thread arena's heap (a Worker's isolate teardown).
+    "/proc/sys/vm/overcommit_memory",
 ];
 const RUNTIME_SYS_DIRS: &[&str] = &["/sys/fs/cgroup", "/sys/devices/system/cpu"];
 
@@ -118,10 +121,16 @@ pub fn classify(
             .any(|d| path.starts_with_dir(&PathBytes::from(*d)))
     };
 
-    if p == b"/dev/null" && ctx.spawned {
+    // libuv opens /dev/null read-only by itself, once per event loop: the spare descriptor
+    // it gives up to shed connections when accept() hits EMFILE (uv__stream_init, run for
+    // the first pipe, TTY or socket: every process whose stdout is a pipe). Found by the
+    // acceptance matrix, where every app's draft granted /dev/null. For a child's ignored
+    // stdio it also opens it read-write.
+    if p == b"/dev/null" && (read_only || ctx.spawned) {
         return drop(
-            "child_process",
-            "opened by libuv for a child's ignored stdio",
+            "libuv",
+            "opened by libuv itself: the spare descriptor it keeps for accept() under \
+             EMFILE, and a child's ignored stdio",
         );
     }
     if !read_only {
