@@ -307,8 +307,8 @@ fn a_killed_capture_keeps_its_checkpoint_and_resume_continues_it() {
     let pid = server.pid().to_string();
     let mut attach = Attach::start(&["--pid", &pid, "-o", out_s, "--checkpoint-every", "1s"]);
     assert_eq!(server.get("/?f=phase1.txt"), "one\n");
-    // Two checkpoints after the request: the second certainly holds it.
-    attach.checkpoints(2);
+    // The one written on attaching, then two more: the last certainly holds the request.
+    attach.checkpoints(3);
     attach.signal(libc::SIGKILL);
     let (code, _) = attach.finish(Duration::from_secs(10));
     assert_eq!(code, -1, "killed");
@@ -402,14 +402,19 @@ fn the_capture_ends_when_every_followed_process_has_exited() {
     common::require_kernel();
     let tmp = tempfile::tempdir().unwrap();
     std::fs::write(tmp.path().join("late.txt"), "x").unwrap();
+    // It reads late.txt and exits once the test says go, which is after permtrace follows it.
     let mut sh = Command::new("/bin/sh")
-        .args(["-c", "sleep 2; cat late.txt > /dev/null"])
+        .args([
+            "-c",
+            "while [ ! -e go ]; do sleep 0.05; done; cat late.txt > /dev/null",
+        ])
         .current_dir(tmp.path())
         .spawn()
         .unwrap();
     let out = tmp.path().join("out");
     let pid = sh.id().to_string();
     let attach = Attach::start(&["--pid", &pid, "-o", out.to_str().unwrap()]);
+    std::fs::write(tmp.path().join("go"), "").unwrap();
     let (code, said) = attach.finish(Duration::from_secs(30));
     assert_eq!(code, 0, "{said}");
     assert!(sh.wait().unwrap().success());

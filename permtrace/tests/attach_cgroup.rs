@@ -132,7 +132,14 @@ fn follows_a_cgroup_including_processes_started_in_it_later() {
         .status()
         .unwrap();
     assert!(status.success());
-    std::thread::sleep(Duration::from_millis(700));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while cg.members[1].try_wait().unwrap().is_none() {
+        assert!(
+            Instant::now() < deadline,
+            "the restarted process never finished"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
 
     // SAFETY: kill has no memory-safety preconditions.
     unsafe { libc::kill(attach.id() as i32, libc::SIGTERM) };
