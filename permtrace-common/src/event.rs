@@ -273,6 +273,10 @@ pub mod feature {
     /// `ares_reinit`): not a permission, but the window in which it reads resolv.conf and
     /// nsswitch.conf, which Node never checks.
     pub const RESOLVER_INIT: u32 = 6;
+    /// `node::StartExecution`: the process's JavaScript is about to start. Not a permission:
+    /// probed last, so when it fires every other probe of that binary was already in place
+    /// (a node binary probed only after its exec is then known to have been probed in time).
+    pub const JS_START: u32 = 7;
 }
 
 /// A native entry point of a Node runtime feature was entered (or, for [`feature::ADDON`]

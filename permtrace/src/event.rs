@@ -140,17 +140,21 @@ pub enum Feature {
     InspectorConnect,
     /// c-ares reading its configuration: a resolver window, not a permission.
     ResolverInit,
+    /// The JavaScript of a Node environment starting (`node::StartExecution`): not a
+    /// permission. Attached last, so it proves the other probes were in place before.
+    JsStart,
 }
 
 impl Feature {
-    /// Every probed entry point.
-    pub const ALL: [Feature; 6] = [
+    /// Every probed entry point, in the order they are attached (`JsStart` last).
+    pub const ALL: [Feature; 7] = [
         Feature::Worker,
         Feature::Wasi,
         Feature::Addon,
         Feature::InspectorOpen,
         Feature::InspectorConnect,
         Feature::ResolverInit,
+        Feature::JsStart,
     ];
 
     /// The features that need a permission flag (`capture.runtime`).
@@ -172,6 +176,7 @@ impl Feature {
             Feature::InspectorOpen => f::INSPECTOR_OPEN,
             Feature::InspectorConnect => f::INSPECTOR_CONNECT,
             Feature::ResolverInit => f::RESOLVER_INIT,
+            Feature::JsStart => f::JS_START,
         }
     }
 
@@ -188,6 +193,7 @@ impl Feature {
             Feature::InspectorOpen => "inspector_open",
             Feature::InspectorConnect => "inspector_connect",
             Feature::ResolverInit => "resolver_init",
+            Feature::JsStart => "js_start",
         }
     }
 }

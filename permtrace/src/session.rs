@@ -208,6 +208,9 @@ impl Sink<'_> {
         let resolved = self.collector.ingest(&ev);
         // A new node binary or C library gets its uprobes as soon as it shows up.
         if let Some(p) = self.tracer.follow_native(&ev, &resolved) {
+            if p.library.is_none() {
+                self.collector.note_node_exec(ev.tgid, ev.ts_ns, &p.report);
+            }
             self.collector.note_probes(ev.tgid, p.library, p.report);
         }
         if let Some(log) = self.log.as_mut()

@@ -170,6 +170,7 @@ impl Collector {
             self.resolver.forget(*tgid);
             self.programs.exit(*tgid);
             self.names.exit(*tgid);
+            self.runtime.left(*tgid);
         }
         gone.len()
     }
@@ -211,6 +212,7 @@ impl Collector {
                 let filename = filename.unwrap_or_else(|| exec.filename.bytes.clone());
                 let program = if exec.ret == 0 {
                     self.names.exec(ev.tgid);
+                    self.runtime.left(ev.tgid);
                     let id = self.programs.exec(ev.tgid, &filename, &exec.argv, now);
                     self.note_node(ev.tgid);
                     Some(id)
@@ -230,6 +232,7 @@ impl Collector {
             Body::Exit { .. } => {
                 self.programs.exit(ev.tgid);
                 self.names.exit(ev.tgid);
+                self.runtime.left(ev.tgid);
             }
             Body::Dns(msg) => {
                 let ctx = self.context(ev);
@@ -249,7 +252,7 @@ impl Collector {
             Body::Runtime(call) if call.feature == Feature::ResolverInit => {
                 self.names.resolver_window(ev.tgid, ev.tid, call.enter);
             }
-            Body::Runtime(call) => self.runtime.call(ev.tid, *call),
+            Body::Runtime(call) => self.runtime.call(ev.tgid, ev.tid, *call),
             Body::Fd(_) => {}
         }
         resolved
@@ -273,6 +276,22 @@ impl Collector {
             },
         };
         self.runtime.probed(binary, report);
+    }
+
+    /// Process `tgid` exec'd its node binary at `exec_ns` (boot time), and `report` says
+    /// when that binary's probes were in place: a process that started before then is
+    /// watched for its JavaScript starting afterwards, or reported as probed late.
+    pub fn note_node_exec(&mut self, tgid: u32, exec_ns: u64, report: &ProbeReport) {
+        let Some(attached_ns) = report.attached_ns else {
+            return;
+        };
+        if attached_ns <= exec_ns {
+            return;
+        }
+        if let Some(exe) = self.programs.exe_of(tgid) {
+            self.runtime
+                .started_unwatched(tgid, exe, attached_ns - exec_ns);
+        }
     }
 
     /// The first Node program in the tree defines the target's node binary and entry.

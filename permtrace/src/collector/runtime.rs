@@ -15,6 +15,9 @@ pub struct ProbeReport {
     /// Features (by capture name: "worker", ..., "getaddrinfo") that could not be watched,
     /// with why.
     pub missing: BTreeMap<String, String>,
+    /// When (boot-time ns) the probes were in place, if any could be attached: a process
+    /// that exec'd the binary before then ran for a while unwatched.
+    pub attached_ns: Option<u64>,
 }
 
 impl ProbeReport {
@@ -29,6 +32,7 @@ impl ProbeReport {
                 .into_iter()
                 .map(|f| (f.to_string(), reason.to_string()))
                 .collect(),
+            attached_ns: None,
         }
     }
 }
@@ -43,6 +47,10 @@ pub struct Runtime {
     dlopen: HashMap<u32, bool>,
     /// Binaries probed, by the path the traced process ran them as.
     probed: BTreeMap<PathBytes, ProbeReport>,
+    /// Node processes that exec'd their binary before its probes were in place: the binary
+    /// and how late (ns). Dropped when their JavaScript is seen starting (the start probe
+    /// goes in last, so everything was watched by then); otherwise they are a gap.
+    late: HashMap<u32, (PathBytes, u64)>,
 }
 
 impl Runtime {
@@ -59,8 +67,12 @@ impl Runtime {
         }
     }
 
-    pub fn call(&mut self, tid: u32, call: RuntimeCall) {
+    pub fn call(&mut self, tgid: u32, tid: u32, call: RuntimeCall) {
         match (call.feature, call.enter) {
+            // The main thread's; each Worker starts its own JavaScript too.
+            (Feature::JsStart, true) if tid == tgid => {
+                self.late.remove(&tgid);
+            }
             (Feature::Worker, true) => self.workers += 1,
             (Feature::Wasi, true) => self.wasi += 1,
             (Feature::InspectorOpen | Feature::InspectorConnect, true) => self.inspector += 1,
@@ -71,6 +83,19 @@ impl Runtime {
                 self.dlopen.remove(&tid);
             }
             _ => {}
+        }
+    }
+
+    /// Process `tgid` exec'd `binary` `late_ns` before that binary's probes were in place.
+    pub fn started_unwatched(&mut self, tgid: u32, binary: PathBytes, late_ns: u64) {
+        self.late.insert(tgid, (binary, late_ns));
+    }
+
+    /// Process `tgid` exited or exec'd another program: if it never showed its JavaScript
+    /// starting under the probes, what it did first is a gap for good.
+    pub fn left(&mut self, tgid: u32) {
+        if let Some((binary, late_ns)) = self.late.remove(&tgid) {
+            self.probed(binary, late_gap(tgid, late_ns));
         }
     }
 
@@ -97,15 +122,22 @@ impl Runtime {
 
     /// `node_binaries`: executables of the Node programs that ran.
     pub fn to_record(&self, node_binaries: &[PathBytes]) -> RuntimeUse {
+        // Processes still waiting to show their start count as gaps in a snapshot.
+        let mut probed = self.probed.clone();
+        for (tgid, (binary, late_ns)) in &self.late {
+            let entry = probed.entry(binary.clone()).or_default();
+            for (f, why) in late_gap(*tgid, *late_ns).missing {
+                entry.missing.entry(f).or_insert(why);
+            }
+        }
         let watched = |exe: &PathBytes| {
-            self.probed.get(exe).is_some_and(|r| {
+            probed.get(exe).is_some_and(|r| {
                 Feature::PERMISSIONS
                     .iter()
                     .all(|f| !r.missing.contains_key(f.name()))
             })
         };
-        let mut unobserved: Vec<ProbeGap> = self
-            .probed
+        let mut unobserved: Vec<ProbeGap> = probed
             .iter()
             .filter(|(_, r)| !r.is_complete())
             .flat_map(|(binary, r)| {
@@ -122,7 +154,7 @@ impl Runtime {
             })
             .collect();
         for exe in node_binaries {
-            if !self.probed.contains_key(exe) {
+            if !probed.contains_key(exe) {
                 unobserved.push(ProbeGap {
                     binary: exe.clone(),
                     features: Feature::PERMISSIONS
@@ -142,4 +174,15 @@ impl Runtime {
             unobserved,
         }
     }
+}
+
+/// What a process that ran before its binary's probes were in place may have missed.
+fn late_gap(tgid: u32, late_ns: u64) -> ProbeReport {
+    let ms = late_ns.div_ceil(1_000_000);
+    let why = format!(
+        "probed {ms} ms after its first exec (pid {tgid}), whose JavaScript was not seen \
+         starting after that: a Worker, WASI instance, addon or inspector session it began \
+         with may be missing"
+    );
+    ProbeReport::all_missing(Feature::PERMISSIONS.iter().map(|f| f.name()), &why)
 }

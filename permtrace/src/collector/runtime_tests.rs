@@ -108,3 +108,53 @@ fn c_ares_reading_its_configuration_is_a_resolver_window() {
         0
     );
 }
+
+/// Probes in place at boot time 9 ms, for a node process that exec'd at 5 ms.
+fn probed_late() -> ProbeReport {
+    ProbeReport {
+        attached_ns: Some(9_000_000),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn a_process_probed_after_its_exec_is_a_gap_until_its_javascript_is_seen_starting() {
+    let mut c = node_collector(false);
+    c.note_node_exec(100, 5_000_000, &probed_late());
+    c.note_probes(100, None, probed_late());
+    let rt = c.snapshot(Default::default(), 0).runtime;
+    assert!(!rt.observed, "{rt:?}");
+    assert_eq!(rt.unobserved.len(), 1);
+    let gap = &rt.unobserved[0];
+    assert!(
+        gap.reason
+            .contains("probed 4 ms after its first exec (pid 100)"),
+        "{gap:?}"
+    );
+    assert_eq!(gap.features.len(), 5);
+
+    // A Worker's own start proves nothing about the main thread's.
+    c.ingest(&wire(101, encode::runtime(100, feature::JS_START, true)));
+    assert!(!c.snapshot(Default::default(), 0).runtime.observed);
+    // The main thread's JavaScript started under the probes: nothing was missed.
+    c.ingest(&wire(100, encode::runtime(100, feature::JS_START, true)));
+    let rt = c.snapshot(Default::default(), 0).runtime;
+    assert!(rt.observed && rt.unobserved.is_empty(), "{rt:?}");
+}
+
+#[test]
+fn a_late_process_that_exits_without_showing_its_start_stays_a_gap() {
+    let mut c = node_collector(false);
+    c.note_node_exec(100, 5_000_000, &probed_late());
+    c.note_probes(100, None, probed_late());
+    c.ingest(&ev(100, 100, Body::Exit { status: 0 }));
+    let rt = c.snapshot(Default::default(), 0).runtime;
+    assert!(!rt.observed);
+    assert!(rt.unobserved[0].reason.contains("4 ms"), "{rt:?}");
+
+    // Probes in place before the exec (what `run` does for the node it starts): no gap.
+    let mut c = node_collector(false);
+    c.note_node_exec(100, 10_000_000, &probed_late());
+    c.note_probes(100, None, probed_late());
+    assert!(c.snapshot(Default::default(), 0).runtime.observed);
+}

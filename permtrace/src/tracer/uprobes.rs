@@ -8,8 +8,8 @@
 
 use std::{
     collections::{BTreeMap, HashMap},
-    os::unix::fs::MetadataExt as _,
-    path::Path,
+    os::{fd::AsRawFd as _, unix::fs::MetadataExt as _},
+    path::{Path, PathBuf},
 };
 
 use anyhow::{Context as _, Result};
@@ -62,6 +62,13 @@ fn feature_symbols(f: Feature) -> &'static [&'static str] {
         ],
         // c-ares (exported C symbols): where it reads resolv.conf and nsswitch.conf.
         Feature::ResolverInit => &["ares_init_options", "ares_reinit"],
+        // node::StartExecution(Environment*, StartExecutionCallback): LoadEnvironment calls
+        // it for the main thread and each Worker, right before their JavaScript runs. The
+        // callback's argument type was renamed in 24.
+        Feature::JsStart => &[
+            "_ZN4node14StartExecutionEPNS_11EnvironmentESt8functionIFN2v810MaybeLocalINS3_5ValueEEERKNS_26StartExecutionCallbackInfoEEE",
+            "_ZN4node14StartExecutionEPNS_11EnvironmentESt8functionIFN2v810MaybeLocalINS3_5ValueEEERKNS_36StartExecutionCallbackInfoWithModuleEEE",
+        ],
     }
 }
 
@@ -138,7 +145,13 @@ impl Uprobes {
                     }
                 }
             }
-            Ok((ProbeReport { missing }, links))
+            Ok((
+                ProbeReport {
+                    missing,
+                    ..Default::default()
+                },
+                links,
+            ))
         })
     }
 
@@ -164,8 +177,11 @@ impl Uprobes {
         if let Some(why) = &self.disabled {
             return ProbeReport::all_missing(features.iter().copied(), why);
         }
-        let key = match std::fs::metadata(path) {
-            Ok(m) => (m.dev(), m.ino()),
+        // Held open while probing and reached through /proc/self/fd: `path` is often
+        // /proc/<pid>/exe, which vanishes when that process exits, possibly mid-way.
+        let opened = std::fs::File::open(path).and_then(|f| Ok((f.metadata()?, f)));
+        let (meta, file) = match opened {
+            Ok(m) => m,
             Err(e) => {
                 return ProbeReport::all_missing(
                     features.iter().copied(),
@@ -173,16 +189,27 @@ impl Uprobes {
                 );
             }
         };
+        let key = (meta.dev(), meta.ino());
         if let Some(done) = self.done.get(&key) {
             return done.clone();
         }
-        let report = match attach(path) {
+        let held = PathBuf::from(format!("/proc/self/fd/{}", file.as_raw_fd()));
+        let mut report = match attach(&held) {
             Ok((report, links)) => {
+                let any = !links.is_empty();
                 self.links.extend(links);
-                report
+                ProbeReport {
+                    attached_ns: any.then(crate::clock::boot_ns),
+                    ..report
+                }
             }
             Err(e) => ProbeReport::all_missing(features.iter().copied(), &format!("{e:#}")),
         };
+        // Reasons name the file, not the descriptor it was reached through.
+        let (held, shown) = (held.display().to_string(), path.display().to_string());
+        for why in report.missing.values_mut() {
+            *why = why.replace(&held, &shown);
+        }
         if !report.is_complete() {
             log::warn!("uprobes on {}: {:?}", path.display(), report.missing);
         }
