@@ -60,7 +60,7 @@ pub fn run(args: RunArgs) -> Result<i32> {
         ..Default::default()
     };
     let mut tracer = Tracer::start(&opts, false)?;
-    for node in likely_node_binaries(&args.command[0], &cwd) {
+    for node in likely_node_binaries(&args.command, &cwd) {
         tracer.probe_node_binary(&node);
     }
 

@@ -92,27 +92,31 @@ fn in_process(tgid: u32, link: &str, path: Option<&PathBytes>, fallback: &PathBy
     }
 }
 
-/// The node binaries a command line is likely to run: its program when that is node, and
-/// the `node` the PATH finds (what `npm start` or a shell script would run). Probing them
-/// before the command starts leaves no window in which a Worker could start unseen.
-pub fn likely_node_binaries(program: &std::ffi::OsStr, cwd: &Path) -> Vec<PathBuf> {
-    let search = |name: &std::ffi::OsStr| -> Option<PathBuf> {
-        let name = Path::new(name);
+/// The node binaries a command line is likely to run: its program and any argument that
+/// is a path to a node binary (`sh -c '/opt/node/bin/node app.js'` is not parsed), and every
+/// `node` and `nodejs` on the PATH (what `npm start`, `npx` or a shell script would run).
+/// Probing them before the command starts leaves no window in which a Worker could start
+/// unseen; any other node binary is probed at its first exec, tens of milliseconds after
+/// its JavaScript started (the capture then says so).
+pub fn likely_node_binaries(command: &[std::ffi::OsString], cwd: &Path) -> Vec<PathBuf> {
+    let path_dirs: Vec<PathBuf> = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect())
+        .unwrap_or_default();
+    let mut candidates: Vec<PathBuf> = Vec::new();
+    for (i, arg) in command.iter().enumerate() {
+        let name = Path::new(arg);
         if name.components().count() > 1 {
-            return Some(cwd.join(name));
+            candidates.push(cwd.join(name));
+        } else if i == 0 {
+            candidates.extend(path_dirs.iter().map(|d| d.join(name)).find(|p| p.is_file()));
         }
-        let path = std::env::var_os("PATH")?;
-        std::env::split_paths(&path)
-            .map(|d| d.join(name))
-            .find(|p| p.is_file())
-    };
-    let mut out = Vec::new();
-    for name in [program, std::ffi::OsStr::new("node")] {
-        if let Some(p) = search(name)
-            && is_node_exe(&PathBytes::from(p.as_path()))
-            && p.is_file()
-            && !out.contains(&p)
-        {
+    }
+    for dir in &path_dirs {
+        candidates.extend(["node", "nodejs"].map(|n| dir.join(n)));
+    }
+    let mut out: Vec<PathBuf> = Vec::new();
+    for p in candidates {
+        if is_node_exe(&PathBytes::from(p.as_path())) && p.is_file() && !out.contains(&p) {
             out.push(p);
         }
     }
@@ -149,5 +153,37 @@ impl Uprobes {
             seen.push(lib);
         }
         (node, gaps)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn node_binaries_named_in_the_command_and_on_the_path_are_probed_up_front() {
+        let dir = tempfile::tempdir().unwrap();
+        let bin = dir.path().join("opt/bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        for f in ["node", "node22", "nodemon-ish"] {
+            std::fs::write(bin.join(f), "").unwrap();
+        }
+        let cmd: Vec<std::ffi::OsString> =
+            ["sh", "-c", "x", "opt/bin/node22", "opt/bin/nodemon-ish"]
+                .map(Into::into)
+                .to_vec();
+        let found = likely_node_binaries(&cmd, dir.path());
+        // The argument that is a node binary, relative to the cwd; not the look-alike.
+        assert!(
+            found.contains(&dir.path().join("opt/bin/node22")),
+            "{found:?}"
+        );
+        assert!(
+            !found.iter().any(|p| p.ends_with("nodemon-ish")),
+            "{found:?}"
+        );
+        // sh is not node; /usr/bin/node is on this machine's PATH.
+        assert!(!found.iter().any(|p| p.ends_with("sh")), "{found:?}");
+        assert!(found.contains(&PathBuf::from("/usr/bin/node")), "{found:?}");
     }
 }
