@@ -7,7 +7,8 @@ use super::{
     target::NodeTarget,
 };
 use crate::{
-    capture::{Capture, NetOp, NetRecord, Protocol},
+    capture::{Capture, NetOp, NetRecord, ProbeGap, Protocol},
+    event::Feature,
     sockaddr::Family,
 };
 
@@ -90,13 +91,20 @@ pub fn analyse(cap: &Capture, actors: &Actors, node: &NodeTarget, addons: &[Cove
         }
     }
     if !rt.observed {
+        let why = unobserved_why(&rt.unobserved);
         review.push(Review {
-            severity: Severity::Note,
+            // Known gaps (uprobes off or refused, a node binary probed late) can hide a flag
+            // the application needs.
+            severity: match why.is_empty() {
+                true => Severity::Note,
+                false => Severity::Warning,
+            },
             topic: "runtime-features-unobserved".into(),
-            message: "worker threads, WASI and inspector sessions are not visible as syscalls and \
-                      were not observed in this capture; if the application uses them, add \
-                      --allow-worker, --allow-wasi or --allow-inspector"
-                .into(),
+            message: format!(
+                "worker threads, WASI and inspector sessions are not visible as syscalls and \
+                 were not observed in this capture; if the application uses them, add \
+                 --allow-worker, --allow-wasi or --allow-inspector{why}"
+            ),
             paths: vec![],
         });
     }
@@ -124,6 +132,22 @@ pub fn analyse(cap: &Capture, actors: &Actors, node: &NodeTarget, addons: &[Cove
         network,
         spawned,
         review,
+    }
+}
+
+/// Why the runtime features went unwatched, per binary (`capture.runtime.unobserved`,
+/// leaving out gaps that concern no permission, such as a libc without getaddrinfo).
+fn unobserved_why(gaps: &[ProbeGap]) -> String {
+    let permission = |f: &String| Feature::PERMISSIONS.iter().any(|p| p.name() == f);
+    let mut why: Vec<String> = gaps
+        .iter()
+        .filter(|g| g.features.iter().any(permission))
+        .map(|g| format!("{}: {}", g.binary, g.reason))
+        .collect();
+    why.dedup();
+    match why.is_empty() {
+        true => String::new(),
+        false => format!(". Not watched: {}", why.join("; ")),
     }
 }
 
