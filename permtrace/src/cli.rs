@@ -217,6 +217,12 @@ pub struct KernelArgs {
     /// Size of the kernel-to-user ring buffer (e.g. 4M, 16M; a power of two).
     #[arg(long, value_name = "BYTES", default_value = "4M", value_parser = parse_ring_bytes)]
     pub ring_bytes: u32,
+    /// Attach no uprobes (libc's getaddrinfo, the node binary's runtime features). Names
+    /// then come from DNS messages only, and Worker, WASI, addon and inspector use is not
+    /// observed: the capture and the report say so. The same happens on its own when the
+    /// kernel refuses uprobes.
+    #[arg(long)]
+    pub no_uprobes: bool,
 }
 
 /// Parses sizes like `4096`, `512K`, `4M`, `1G`; must be a power of two of at least 4 KiB.
@@ -299,6 +305,20 @@ mod tests {
         assert!(
             Cli::try_parse_from(["permtrace", "attach", "--pid", "1", "--duration", "48"]).is_err()
         );
+    }
+
+    #[test]
+    fn run_and_attach_both_take_no_uprobes() {
+        let run = Cli::try_parse_from(["permtrace", "run", "--no-uprobes", "--", "node"]).unwrap();
+        let Command::Run(run) = run.command else {
+            panic!()
+        };
+        assert!(run.kernel.no_uprobes);
+        let attach = ["permtrace", "attach", "--pid", "1", "--no-uprobes"];
+        let Command::Attach(a) = Cli::try_parse_from(attach).unwrap().command else {
+            panic!()
+        };
+        assert!(a.kernel.no_uprobes);
     }
 
     #[test]

@@ -78,6 +78,7 @@ pub fn attach(args: AttachArgs) -> Result<i32> {
     };
     let opts = TracerOptions {
         ring_bytes: args.kernel.ring_bytes,
+        uprobes: !args.kernel.no_uprobes,
         ..Default::default()
     };
     let tracer = Tracer::start(&opts, cgroup.is_some())?;

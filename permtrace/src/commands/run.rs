@@ -57,6 +57,7 @@ pub fn run(args: RunArgs) -> Result<i32> {
     };
     let opts = TracerOptions {
         ring_bytes: args.kernel.ring_bytes,
+        uprobes: !args.kernel.no_uprobes,
         ..Default::default()
     };
     let mut tracer = Tracer::start(&opts, false)?;

@@ -35,6 +35,8 @@ pub struct TracerOptions {
     pub ring_bytes: u32,
     /// Unread bytes in the ring before a producer wakes the reader.
     pub wakeup_bytes: u64,
+    /// Attach uprobes (off: `--no-uprobes`).
+    pub uprobes: bool,
 }
 
 impl Default for TracerOptions {
@@ -42,6 +44,7 @@ impl Default for TracerOptions {
         Self {
             ring_bytes: limits::DEFAULT_RING_BYTES,
             wakeup_bytes: limits::DEFAULT_WAKEUP_BYTES,
+            uprobes: true,
         }
     }
 }
@@ -101,7 +104,10 @@ impl Tracer {
             .load(OBJECT)
             .context("loading permtrace's eBPF object into the kernel")?;
         programs::attach_all(&mut ebpf, &btf)?;
-        let mut uprobes = uprobes::Uprobes::load(&mut ebpf);
+        let mut uprobes = match opts.uprobes {
+            true => uprobes::Uprobes::load(&mut ebpf),
+            false => uprobes::Uprobes::off("uprobes were turned off (--no-uprobes)"),
+        };
         // The host's libc is what `run` starts and most processes use; others (containers,
         // musl) are probed when a traced process opens them.
         if let Some(libc) = probe_targets::own_libc() {

@@ -110,6 +110,15 @@ impl Uprobes {
         }
     }
 
+    /// No uprobes at all, for `reason` (the user asked): every probe reports it.
+    pub fn off(reason: &str) -> Uprobes {
+        Uprobes {
+            disabled: Some(reason.to_string()),
+            done: HashMap::new(),
+            links: Vec::new(),
+        }
+    }
+
     /// Attaches the runtime-feature probes to the node binary at `path` (once per file).
     pub fn probe_node(&mut self, ebpf: &mut Ebpf, path: &Path) -> ProbeReport {
         let names = Feature::ALL.map(|f| f.name());
