@@ -9,10 +9,10 @@ use std::{
     net::TcpStream,
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
-    sync::mpsc::{Receiver, RecvTimeoutError, channel},
     time::{Duration, Instant},
 };
 
+use common::{attach::Attach, signal};
 use permtrace::{
     access::Access,
     capture::{Capture, NetOp, load_capture},
@@ -98,105 +98,6 @@ impl Drop for Server {
         signal(self.child.id(), libc::SIGTERM);
         let _ = self.child.wait();
     }
-}
-
-/// A running `permtrace attach`, its stderr read line by line.
-struct Attach {
-    child: Child,
-    lines: Receiver<String>,
-    seen: Vec<String>,
-}
-
-impl Attach {
-    fn start(args: &[&str]) -> Attach {
-        let mut child = Command::new(common::permtrace())
-            .arg("attach")
-            .args(args)
-            .stdin(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("starting permtrace");
-        let (tx, lines) = channel();
-        let stderr = child.stderr.take().unwrap();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut a = Attach {
-            child,
-            lines,
-            seen: Vec::new(),
-        };
-        a.wait_for("following", Duration::from_secs(30));
-        a
-    }
-
-    /// Waits for a stderr line containing `text`; returns it.
-    fn wait_for(&mut self, text: &str, timeout: Duration) -> String {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) => {
-                    self.seen.push(line.clone());
-                    if line.contains(text) {
-                        return line;
-                    }
-                }
-                Err(RecvTimeoutError::Timeout) => {
-                    panic!(
-                        "no {text:?} from permtrace in {timeout:?}; it said: {:#?}",
-                        self.seen
-                    )
-                }
-                Err(RecvTimeoutError::Disconnected) => {
-                    panic!(
-                        "permtrace exited before saying {text:?}; it said: {:#?}",
-                        self.seen
-                    )
-                }
-            }
-        }
-    }
-
-    /// Waits for `n` more checkpoints to be written.
-    fn checkpoints(&mut self, n: usize) {
-        for _ in 0..n {
-            self.wait_for("checkpoint", Duration::from_secs(30));
-        }
-    }
-
-    /// Waits for permtrace to exit; returns its exit code and everything it said.
-    fn finish(mut self, timeout: Duration) -> (i32, String) {
-        let deadline = Instant::now() + timeout;
-        let status = loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                break status;
-            }
-            if Instant::now() > deadline {
-                let _ = self.child.kill();
-                panic!(
-                    "permtrace did not exit in {timeout:?}; it said {:#?}",
-                    self.seen
-                );
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        };
-        self.seen.extend(self.lines.iter());
-        (status.code().unwrap_or(-1), self.seen.join("\n"))
-    }
-
-    fn signal(&self, signo: i32) {
-        signal(self.child.id(), signo);
-    }
-}
-
-fn signal(pid: u32, signo: i32) {
-    // SAFETY: kill has no memory-safety preconditions.
-    unsafe { libc::kill(pid as i32, signo) };
 }
 
 fn reads(cap: &Capture, path: &str) -> u64 {

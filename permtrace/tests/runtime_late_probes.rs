@@ -9,7 +9,7 @@ mod common;
 use std::{path::Path, time::Duration};
 
 use common::{
-    node_binary, require_kernel,
+    node_binary, require_kernel, signal,
     trace::{Trace, Traced, wait_for_file},
 };
 use serde_json::Value;
@@ -54,11 +54,6 @@ fn late_ms(gap: &Value) -> Option<u64> {
     let reason = gap["reason"].as_str()?;
     let rest = reason.strip_prefix("probed ")?;
     rest.split_once(" ms after its first exec")?.0.parse().ok()
-}
-
-fn signal(pid: u32, signo: i32) {
-    // SAFETY: kill has no memory-safety preconditions.
-    assert_eq!(unsafe { libc::kill(pid as i32, signo) }, 0);
 }
 
 fn finished(t: Traced) -> Traced {

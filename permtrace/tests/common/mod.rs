@@ -3,6 +3,8 @@
 //! CI run cannot turn green without having traced anything.
 #![allow(dead_code)]
 
+pub mod attach;
+pub mod hosts;
 pub mod trace;
 
 use std::{
@@ -28,6 +30,12 @@ pub fn require_kernel() {
         Path::new("/sys/kernel/btf/vmlinux").exists(),
         "kernel tests need /sys/kernel/btf/vmlinux (a kernel with CONFIG_DEBUG_INFO_BTF)"
     );
+}
+
+/// Sends `signo` to process `pid`.
+pub fn signal(pid: u32, signo: i32) {
+    // SAFETY: kill has no memory-safety preconditions.
+    unsafe { libc::kill(pid as i32, signo) };
 }
 
 /// Runs `permtrace <args>` and returns its output.
