@@ -4,13 +4,13 @@
 
 use std::{
     collections::{BTreeMap, HashMap, HashSet},
-    net::SocketAddr,
+    net::{IpAddr, SocketAddr},
     os::unix::{ffi::OsStrExt as _, fs::MetadataExt as _},
     path::Path,
 };
 
 use crate::{
-    collector::ProcessSeed,
+    collector::{ProcessSeed, ip_literals},
     pathbytes::PathBytes,
     resolve::{FdTarget, ProcState, SocketInfo},
 };
@@ -185,12 +185,38 @@ pub fn process_seed(pid: u32, with_program: bool) -> Option<ProcessSeed> {
         describe_sockets(pid, &sockets, &mut state)
     };
     let program = if with_program { program_of(pid) } else { None };
+    // Only a process that ran before (with_program) can connect to addresses whose lookup
+    // was never seen.
+    let literals = match &program {
+        Some((_, argv)) => literals_of(pid, argv),
+        None => Vec::new(),
+    };
     Some(ProcessSeed {
         state,
         program,
         parent: parent_of(pid),
         listening,
+        literals,
     })
+}
+
+/// The IP addresses written in the process's arguments and environment (as at its exec).
+/// Only the addresses are kept, never the values they were found in.
+fn literals_of(pid: u32, argv: &[PathBytes]) -> Vec<IpAddr> {
+    let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
+    let mut out = Vec::new();
+    for text in argv
+        .iter()
+        .map(PathBytes::as_bytes)
+        .chain([environ.as_slice()])
+    {
+        for ip in ip_literals(text) {
+            if !out.contains(&ip) {
+                out.push(ip);
+            }
+        }
+    }
+    out
 }
 
 /// A path from a `/proc` link, unless the file was deleted (it names nothing now).

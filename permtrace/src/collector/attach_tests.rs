@@ -70,6 +70,7 @@ fn attached_server() -> Collector {
             )),
             parent: None,
             listening: vec![5],
+            ..Default::default()
         },
         1_000_000,
     );
@@ -137,7 +138,7 @@ fn a_child_found_in_procfs_and_seen_forking_is_one_process() {
             state: ProcState::with_cwd("/srv/app".into()),
             program: Some(("/bin/sh".into(), vec!["sh".into()])),
             parent: Some(200),
-            listening: vec![],
+            ..Default::default()
         },
         1_000_000,
     );

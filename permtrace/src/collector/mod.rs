@@ -4,6 +4,7 @@
 //! of days stays small.
 
 mod files;
+mod literals;
 mod names;
 mod net;
 mod programs;
@@ -12,6 +13,7 @@ mod spawns;
 mod stats;
 mod stream;
 
+pub use literals::ip_literals;
 pub use runtime::ProbeReport;
 
 pub use spawns::is_path_search_step;
@@ -62,6 +64,9 @@ pub struct ProcessSeed {
     /// Socket fds (in `state.fds`, with their bound address) that were listening (stream)
     /// or bound (datagram) when permtrace attached.
     pub listening: Vec<i32>,
+    /// IP addresses written in its command line and environment (attach): connects to them
+    /// are literals, not names resolved before the capture.
+    pub literals: Vec<std::net::IpAddr>,
 }
 
 /// What an earlier part of a resumed capture lost, added to what this part loses.
@@ -129,7 +134,8 @@ impl Collector {
         let now = self.clock.unix_ms(ts_ns);
         // The state first: the entry script is resolved against the seeded cwd.
         self.resolver.seed(tgid, seed.state);
-        self.names.seed(tgid, seed.program.is_some());
+        self.names
+            .seed(tgid, seed.program.is_some(), &seed.literals);
         if let Some((exe, argv)) = seed.program {
             self.programs.seed(tgid, seed.parent, &exe, &argv, now);
             self.note_node(tgid);

@@ -8,6 +8,7 @@
 use std::{
     collections::{BTreeSet, HashMap},
     net::IpAddr,
+    sync::Arc,
 };
 
 use super::stats::{Context, merge_stats, record_attempt, record_result};
@@ -21,13 +22,16 @@ pub const VIA_GETADDRINFO: &str = "getaddrinfo";
 pub const VIA_DNS: &str = "dns";
 
 /// Where a process stands for name joins.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 struct Lineage {
     /// The first traced ancestor: processes with the same root share their lookups.
     root: u32,
     /// Running since before the capture began (attach), without an exec since: it may hold
     /// addresses from lookups permtrace never saw.
     ran_before: bool,
+    /// For such a process: the addresses written in its command line and environment,
+    /// which it was given as literals rather than resolved (shared with its forks).
+    literals: Option<Arc<[IpAddr]>>,
 }
 
 /// The names an address of a connect or send is known by.
@@ -67,13 +71,16 @@ impl Names {
         }
     }
 
-    /// A process known from outside the stream: `ran_before` when it was already running.
-    pub fn seed(&mut self, tgid: u32, ran_before: bool) {
+    /// A process known from outside the stream: `ran_before` when it was already running;
+    /// `literals`: the IP addresses in its command line and environment.
+    pub fn seed(&mut self, tgid: u32, ran_before: bool, literals: &[IpAddr]) {
+        let literals = (!literals.is_empty()).then(|| literals.into());
         self.lineage.insert(
             tgid,
             Lineage {
                 root: tgid,
                 ran_before,
+                literals,
             },
         );
     }
@@ -87,6 +94,7 @@ impl Names {
     pub fn exec(&mut self, tgid: u32) {
         let mut l = self.lineage_of(tgid);
         l.ran_before = false;
+        l.literals = None;
         self.lineage.insert(tgid, l);
     }
 
@@ -99,9 +107,10 @@ impl Names {
     fn lineage_of(&self, tgid: u32) -> Lineage {
         // A process that joined without a fork (cgroup mode) is a tree of its own; without
         // an exec seen, it may hold earlier lookups when the capture did not see it start.
-        self.lineage.get(&tgid).copied().unwrap_or(Lineage {
+        self.lineage.get(&tgid).cloned().unwrap_or(Lineage {
             root: tgid,
             ran_before: false,
+            literals: None,
         })
     }
 
@@ -202,9 +211,14 @@ impl Names {
     }
 
     /// The names process `tgid` knows `ip` by. `port` 53 is a name server, which comes from
-    /// resolv.conf, never from a lookup.
+    /// resolv.conf, never from a lookup. An unnamed address of a process that ran before
+    /// the capture is `name_unknown`, unless it was handed the address as a literal.
     pub fn naming(&self, tgid: u32, ip: IpAddr, port: Option<u16>) -> Naming {
         let l = self.lineage_of(tgid);
+        let literal = l
+            .literals
+            .as_ref()
+            .is_some_and(|lits| lits.contains(&ip.to_canonical()));
         let mut names: BTreeSet<&String> = BTreeSet::new();
         if let Some(n) = self.table.get(&(l.root, ip)) {
             names.extend(n);
@@ -213,7 +227,7 @@ impl Names {
             names.extend(n);
         }
         Naming {
-            name_unknown: names.is_empty() && l.ran_before && port != Some(53),
+            name_unknown: names.is_empty() && l.ran_before && port != Some(53) && !literal,
             hostnames: names.into_iter().cloned().collect(),
         }
     }

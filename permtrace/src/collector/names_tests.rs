@@ -87,6 +87,32 @@ fn attach_marks_addresses_that_may_come_from_lookups_before_it() {
     );
 }
 
+#[test]
+fn an_address_written_in_the_attached_process_argv_or_environment_is_a_literal() {
+    let mut c = Collector::new(Target::default(), Window::default(), Clock::default());
+    c.seed(
+        100,
+        ProcessSeed {
+            state: ProcState::with_cwd("/srv".into()),
+            program: Some(("/usr/bin/node".into(), vec!["node".into(), "a.js".into()])),
+            literals: vec!["10.0.0.7".parse().unwrap()],
+            ..Default::default()
+        },
+        0,
+    );
+    connect(&mut c, 100, [10, 0, 0, 7], 5432);
+    connect(&mut c, 100, [10, 0, 0, 8], 5432);
+    // A fork inherits the argv and environment it was handed.
+    c.ingest(&ev(100, 100, Body::Fork { child: 101 }));
+    connect(&mut c, 101, [10, 0, 0, 7], 6432);
+    let cap = c.snapshot(Default::default(), 0);
+    let literal = endpoint(&cap, "10.0.0.7", 5432);
+    assert!(literal.hostnames.is_empty() && !literal.name_unknown);
+    assert!(!endpoint(&cap, "10.0.0.7", 6432).name_unknown);
+    // Any other unnamed address may come from a lookup before the attach.
+    assert!(endpoint(&cap, "10.0.0.8", 5432).name_unknown);
+}
+
 fn dns_query(id: u16, name: &str) -> Vec<u8> {
     let mut m = [id, 0x0100, 1, 0, 0, 0]
         .iter()

@@ -238,6 +238,7 @@ fn network(cap: &Capture, actors: &Actors, node: &NodeTarget) -> NetworkUse {
             address: r.address.clone(),
             port: r.port,
             hostnames: r.hostnames.clone(),
+            name_unknown: r.name_unknown,
             loopback: r.loopback,
             resolver_only: r.stats.count > 0 && r.stats.in_resolver == r.stats.count,
             count: r.stats.count,

@@ -213,6 +213,10 @@ pub struct Endpoint {
     pub address: String,
     pub port: Option<u16>,
     pub hostnames: Vec<String>,
+    /// No name was seen, and the process ran before permtrace attached: it may have
+    /// resolved the address before (see `capture.network[].name_unknown`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub name_unknown: bool,
     pub loopback: bool,
     /// Only libc's resolver used it (a DNS server): not an application endpoint.
     pub resolver_only: bool,

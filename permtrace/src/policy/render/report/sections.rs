@@ -56,9 +56,10 @@ pub(super) fn network_section(o: &mut String, p: &Policy) {
     );
     for ep in &n.endpoints {
         let port = ep.port.map(|x| format!(":{x}")).unwrap_or_default();
-        let names = match ep.hostnames.is_empty() {
-            true => String::new(),
-            false => format!(" ({})", ep.hostnames.join(", ")),
+        let names = match (ep.hostnames.is_empty(), ep.name_unknown) {
+            (false, _) => format!(" ({})", ep.hostnames.join(", ")),
+            (true, true) => " (name unknown: possibly resolved before permtrace attached)".into(),
+            (true, false) => String::new(),
         };
         let resolver = if ep.resolver_only {
             ", libc resolver only"
