@@ -207,6 +207,7 @@ fn grants(
             Grant {
                 path: g.path,
                 directory: g.directory,
+                string_prefix: g.string_prefix,
                 reason: g.reason,
                 covers,
                 count,

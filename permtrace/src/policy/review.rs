@@ -120,11 +120,7 @@ pub fn uncovered_walks(dropped: &[Dropped], read: &[Grant]) -> Option<Review> {
     let paths: Vec<PathBytes> = dropped
         .iter()
         .filter(|d| d.category == "path walk")
-        .filter(|d| {
-            !read
-                .iter()
-                .any(|g| d.path == g.path || (g.directory && d.path.starts_with_dir(&g.path)))
-        })
+        .filter(|d| !read.iter().any(|g| g.reaches(&d.path)))
         .map(|d| d.path.clone())
         .collect();
     (!paths.is_empty()).then(|| Review {

