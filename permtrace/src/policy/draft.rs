@@ -75,7 +75,15 @@ pub fn draft(cap: &Capture, settings: &Settings) -> Result<Policy> {
     }
     review.extend(sensitive_grants(&read, &write, settings));
     review.extend(broad_directory_grants(&read, &write, settings));
-    if let Some(r) = uncovered_walks(&fs.dropped, &read) {
+    let started: Vec<PathBytes> = cap
+        .target
+        .entry
+        .iter()
+        .chain(&cap.target.preloads)
+        .chain(fs.implicit.iter().map(|i| &i.path))
+        .cloned()
+        .collect();
+    if let Some(r) = uncovered_walks(&fs.dropped, &read, &started) {
         review.push(r);
     }
     let caps = caps::analyse(cap, &actors, &node, &fs.addons);
