@@ -81,6 +81,10 @@ pub fn draft(cap: &Capture, settings: &Settings) -> Result<Policy> {
         .iter()
         .chain(&cap.target.preloads)
         .chain(fs.implicit.iter().map(|i| &i.path))
+        .chain(read.iter().filter_map(|g| match g.reason {
+            GrantReason::Project { .. } | GrantReason::Package => Some(&g.path),
+            _ => None,
+        }))
         .cloned()
         .collect();
     if let Some(r) = uncovered_walks(&fs.dropped, &read, &started) {

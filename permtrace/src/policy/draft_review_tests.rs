@@ -13,6 +13,16 @@ fn only_walks_node_does_not_make_at_every_start_are_noted() {
     file(&mut c, "/srv", Access::Stat, &[0], true);
     file(&mut c, "/srv/data/in.json", Access::Read, &[0], true);
     file(&mut c, "/srv/data", Access::Stat, &[0], true);
+    // A package outside the project (a monorepo's symlinked workspace): its realpath walk.
+    file(
+        &mut c,
+        "/opt/ws/shared/package.json",
+        Access::Read,
+        &[0],
+        true,
+    );
+    file(&mut c, "/opt/ws/shared/index.js", Access::Read, &[0], true);
+    file(&mut c, "/opt/ws", Access::Stat, &[0], true);
     let p = draft_for(&c);
     let notes: Vec<&model::Review> = p
         .review

@@ -117,8 +117,8 @@ pub fn completeness(cap: &Capture) -> Completeness {
 
 /// Stats of ancestor directories are dropped as Node's own path walks; the ones no grant
 /// covers are worth a look, in case the application stats them itself. Left out: the
-/// ancestors of the entry scripts and preloads (`started`), whose realpath Node walks at
-/// every start, and the timezone lookup's (/etc/localtime, /usr/share/zoneinfo), which ICU
+/// ancestors of the entry scripts, preloads and packages Node loaded modules from
+/// (`started`), whose realpaths Node walks at every start, and the timezone lookup's (/etc/localtime, /usr/share/zoneinfo), which ICU
 /// walks: listing those in every report would only teach people to skip the note.
 pub fn uncovered_walks(
     dropped: &[Dropped],
