@@ -232,6 +232,25 @@ fn a_string_prefix_absorbs_every_sibling_it_reaches() {
 }
 
 #[test]
+fn a_string_prefix_absorbed_by_a_shorter_one_passes_on_what_it_stood_for() {
+    // /srv/app* is made first; then /srv/a (used itself) traps against it and becomes
+    // /srv/a*, which must still stand for /srv/app-data/x.json (Deno renders the list).
+    let p = Protected::default();
+    let mut n = needs(&["/srv/app", "/srv/app-data/x.json", "/srv/a", "/srv/a/k"]);
+    n[0].directory = true;
+    n[2].directory = true;
+    let plan = plan(&n, vec![], rules(&p));
+    assert_eq!(rendered(&plan), ["/srv/a*"]);
+    let GrantReason::SharedPrefix { with } = &plan.grants[0].reason else {
+        panic!("{:?}", plan.grants[0].reason)
+    };
+    let mut with: Vec<String> = with.iter().map(|w| w.to_string()).collect();
+    with.sort();
+    assert_eq!(with, ["/srv/a", "/srv/app", "/srv/app-data/x.json"]);
+    assert_eq!(plan.grants[0].covers, [0, 1, 2, 3]);
+}
+
+#[test]
 fn a_string_prefix_that_would_reach_a_protected_place_is_not_used() {
     // `/etc/s*` would also grant /etc/ssh and /etc/ssl: the exact grants stay, with a warning.
     let p = Protected::default();

@@ -143,8 +143,13 @@ pub fn without_nested(mut grants: Vec<Planned>) -> Vec<Planned> {
         if let Some(i) = prefix_at
             && g.path.as_bytes().starts_with(out[i].path.as_bytes())
         {
+            // A string prefix absorbed whole brings the grants it stood for.
+            let absorbed = match g.reason {
+                GrantReason::SharedPrefix { with } if g.string_prefix => with,
+                _ => vec![g.path],
+            };
             if let GrantReason::SharedPrefix { with } = &mut out[i].reason {
-                with.push(g.path);
+                with.extend(absorbed);
             }
             continue;
         }
@@ -195,4 +200,44 @@ fn sibling_trap(
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn prefix(path: &str, with: &[&str]) -> Planned {
+        Planned {
+            path: path.into(),
+            directory: true,
+            string_prefix: true,
+            reason: GrantReason::SharedPrefix {
+                with: with.iter().map(|w| PathBytes::from(*w)).collect(),
+            },
+            covers: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_string_prefix_absorbing_another_takes_over_what_it_stood_for() {
+        let grants = vec![
+            prefix("/srv/app", &["/srv/app", "/srv/app-data/x.json"]),
+            prefix("/srv/a", &["/srv/a"]),
+            dir_grant("/srv/a/k".into(), GrantReason::Exact),
+            dir_grant("/srv/other".into(), GrantReason::Exact),
+        ];
+        let out = without_nested(grants);
+        let paths: Vec<String> = out.iter().map(|g| g.path.to_string()).collect();
+        assert_eq!(paths, ["/srv/a", "/srv/other"]);
+        assert_eq!(
+            out[0].reason,
+            GrantReason::SharedPrefix {
+                with: vec![
+                    "/srv/a".into(),
+                    "/srv/app".into(),
+                    "/srv/app-data/x.json".into()
+                ]
+            }
+        );
+    }
 }
