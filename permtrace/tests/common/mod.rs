@@ -30,7 +30,10 @@ pub fn require_kernel() {
 
 /// Runs `permtrace <args>` and returns its output.
 pub fn run_permtrace(args: &[&str]) -> Output {
-    Command::new(permtrace()).args(args).output().expect("starting permtrace")
+    Command::new(permtrace())
+        .args(args)
+        .output()
+        .expect("starting permtrace")
 }
 
 /// Every line of a JSON-lines event log.
@@ -74,7 +77,12 @@ pub fn node_binary(version: &str) -> PathBuf {
     // A rename of the whole tree, so a concurrent or interrupted fetch never leaves half a node.
     let staged = tmp.path().join("package");
     if std::fs::rename(&staged, &cache).is_err() {
-        assert!(bin.exists(), "could not move {} to {}", staged.display(), cache.display());
+        assert!(
+            bin.exists(),
+            "could not move {} to {}",
+            staged.display(),
+            cache.display()
+        );
     }
     assert!(bin.exists(), "{} missing after unpacking", bin.display());
     bin

@@ -1,0 +1,105 @@
+//! `cargo xtask demo`, the main job: bootstrap, build permtrace, trace the bundled example
+//! app (examples/demo) with the real tracer and print the draft permission config.
+
+use std::{
+    path::{Path, PathBuf},
+    time::Instant,
+};
+
+use anyhow::{Context as _, Result};
+
+use crate::{
+    bootstrap,
+    cmd::{self, Env},
+    demo_summary, workspace,
+};
+
+/// What `permtrace run -o DIR` writes besides capture.json, and what each one is for.
+const DRAFTS: &[(&str, &str)] = &[
+    ("node-flags.txt", "the flags to start Node with"),
+    ("node.config.json", "the same as a Node config file"),
+    ("report.txt", "what was granted and why"),
+];
+
+pub fn run() -> Result<()> {
+    let started = Instant::now();
+    let env = bootstrap::run()?;
+    println!("demo: building permtrace (release)");
+    cmd::run(
+        env.cargo()
+            .args(["build", "--release", "--package", "permtrace"])
+            .current_dir(workspace::root()),
+    )?;
+    let permtrace = workspace::target_dir().join("release/permtrace");
+    trace_and_print(&env, &permtrace)?;
+    println!("demo: done in {}", cmd::minutes(started.elapsed()));
+    Ok(())
+}
+
+/// Traces the example app with `permtrace` and prints what it wrote. Fails when the app or
+/// permtrace fails.
+pub fn trace_and_print(env: &Env, permtrace: &Path) -> Result<PathBuf> {
+    let app = workspace::root().join("examples/demo");
+    let out = workspace::target_dir().join("demo");
+    if out.exists() {
+        std::fs::remove_dir_all(&out).with_context(|| format!("removing {}", out.display()))?;
+    }
+    let node = env
+        .which("node")
+        .context("node is not on PATH (the example app is a Node.js service)")?;
+
+    // Loading eBPF programs needs root. Under sudo, permtrace itself runs the app as the
+    // user who ran sudo, so the app never runs as root.
+    let mut trace = if workspace::is_root()? {
+        env.command(permtrace)
+    } else {
+        println!("demo: permtrace needs root to load its eBPF programs: running it with sudo");
+        let mut sudo = env.command("sudo");
+        sudo.arg("--").arg(permtrace);
+        sudo
+    };
+    trace
+        .arg("run")
+        .arg("-o")
+        .arg(&out)
+        .arg("--")
+        .arg(&node)
+        .arg("server.js")
+        .current_dir(&app);
+    println!(
+        "demo: tracing the example app ({}) from its directory",
+        app.display()
+    );
+    cmd::run(&mut trace).context("tracing the example app failed")?;
+    print_outputs(&out)?;
+    Ok(out)
+}
+
+fn print_outputs(out: &Path) -> Result<()> {
+    let mut missing = Vec::new();
+    for (name, what) in DRAFTS {
+        let path = out.join(name);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => {
+                println!("\n==== {} ({what}) ====", path.display());
+                print!("{text}");
+                if !text.ends_with('\n') {
+                    println!();
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => missing.push(*name),
+            Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+        }
+    }
+    let capture = out.join("capture.json");
+    if !missing.is_empty() {
+        println!(
+            "\ndemo: note: this build of permtrace wrote no {} (the draft renderers are not in \
+             this build yet); here is what the capture holds instead.",
+            missing.join(", ")
+        );
+        demo_summary::print(&capture)?;
+    }
+    println!("\ndemo: the capture is {}", capture.display());
+    Ok(())
+}
