@@ -40,12 +40,10 @@ pub fn run() -> Result<()> {
     }
     let status = child.wait().context("waiting for cargo test")?;
 
+    // The binary cargo test built for the integration tests. `cargo build -p permtrace` would
+    // unify features differently from `cargo test` and rebuild half the tree, nested eBPF
+    // build included, for nothing.
     println!("\ntest: tracing the bundled example app end to end (what `cargo xtask demo` does)");
-    cmd::run(
-        env.cargo()
-            .args(["build", "--package", "permtrace"])
-            .current_dir(workspace::root()),
-    )?;
     let demo = demo::trace_and_print(&env, &workspace::target_dir().join("debug/permtrace"));
 
     println!(
