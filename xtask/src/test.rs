@@ -47,13 +47,21 @@ pub fn run() -> Result<()> {
     let demo = demo::trace_and_print(&env, &workspace::target_dir().join("debug/permtrace"));
 
     println!(
-        "\n==== test summary ====\n{} passed, {} failed, {} ignored in {} test suites; cargo \
-         test {status}; example app {}; {} in all",
+        "\n==== test summary ====\ncargo test: {} passed, {} failed, {} ignored in {} test \
+         suites ({})\nexample app traced end to end: {}\ntook {}",
         tally.passed,
         tally.failed.len(),
         tally.ignored,
         tally.suites,
-        if demo.is_ok() { "traced" } else { "FAILED" },
+        if status.success() {
+            "ok".to_string()
+        } else {
+            format!("cargo {status}")
+        },
+        match &demo {
+            Ok(_) => "ok".to_string(),
+            Err(e) => format!("FAILED: {e:#}"),
+        },
         cmd::minutes(started.elapsed())
     );
     for name in &tally.failed {

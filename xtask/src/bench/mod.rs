@@ -67,6 +67,13 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         &dir,
     )?;
 
+    // One unrecorded run of each workload first: the first run pays for cold caches (the
+    // require tree, node itself) and would skew whichever configuration came first.
+    for &workload in &workloads {
+        setup
+            .run_once(workload, Config::Untraced)
+            .with_context(|| format!("warming up {}", workload.name()))?;
+    }
     let mut results = report::Results::default();
     for rep in 1..=args.repeat {
         for &workload in &workloads {
