@@ -51,7 +51,9 @@ fn nightly(env: &Env) -> Result<PathBuf> {
     }
     let version = cmd::output(
         env.command("rustup")
-            .args(["run", "nightly", "rustc", "--version"]),
+            .args(["run", "nightly", "rustc", "--version"])
+            // rustup prints a backtrace with its error when this is set; the error is enough.
+            .env("RUST_BACKTRACE", "0"),
     )
     .map_err(|e| {
         anyhow::anyhow!(
@@ -96,46 +98,44 @@ fn rust_src(env: &Env) -> Result<()> {
 /// builds one.
 fn bpf_linker(env: Env, sysroot: &Path) -> Result<Env> {
     let step = "bpf-linker";
-    let bin_dir = install_root()?.join("bin");
-    let on_path = env.which("bpf-linker");
-    let state = on_path.as_deref().map(linker_state);
-    if let Some(LinkerState::Good) = state {
-        report(step, &format!("already installed ({BPF_LINKER_VERSION})"));
-        return Ok(env);
-    }
+    let root = install_root()?;
+    let bin_dir = root.join("bin");
     let installed = bin_dir.join("bpf-linker");
+    let on_path = env.which("bpf-linker");
+    if let Some(found) = &on_path {
+        match linker_state(found) {
+            LinkerState::Good => {
+                report(step, &format!("already installed ({BPF_LINKER_VERSION})"));
+                return Ok(env);
+            }
+            LinkerState::Other(why) => {
+                report(step, &format!("{} is not usable ({why})", found.display()))
+            }
+        }
+    }
     if on_path.as_deref() != Some(installed.as_path())
         && linker_state(&installed) == LinkerState::Good
     {
         report(step, &format!("already installed in {}", bin_dir.display()));
-        path_hint(&bin_dir);
-        return env.with_path_first(&bin_dir);
-    }
-    match (&on_path, &state) {
-        (Some(p), Some(LinkerState::Other(why))) => report(
+    } else {
+        report(
             step,
             &format!(
-                "{} is not usable ({why}): installing {BPF_LINKER_VERSION}",
-                p.display()
+                "building {BPF_LINKER_VERSION} into {} (takes a few minutes)",
+                bin_dir.display()
             ),
-        ),
-        _ => report(
-            step,
-            &format!("missing: building {BPF_LINKER_VERSION} (takes a few minutes)"),
-        ),
+        );
+        install_bpf_linker(&env, sysroot, &root)?;
+        if let LinkerState::Other(why) = linker_state(&installed) {
+            bail!("the bpf-linker just built does not work: {why}");
+        }
+        report(step, &format!("installed {}", installed.display()));
     }
-    install_bpf_linker(&env, sysroot, &install_root()?)?;
-    match linker_state(&installed) {
-        LinkerState::Good => {}
-        LinkerState::Other(why) => bail!("the bpf-linker just built does not work: {why}"),
-    }
-    report(step, &format!("installed {}", installed.display()));
     if env.which("bpf-linker").as_deref() == Some(installed.as_path()) {
-        Ok(env)
-    } else {
-        path_hint(&bin_dir);
-        env.with_path_first(&bin_dir)
+        return Ok(env);
     }
+    path_hint(&bin_dir);
+    env.with_path_first(&bin_dir)
 }
 
 #[derive(Debug, PartialEq, Eq)]

@@ -17,7 +17,7 @@ pub fn run() -> Result<()> {
     if !workspace::is_root()? {
         bail!(
             "the tests must run as root: the kernel tests load eBPF programs and never skip, so \
-             without root they would all fail. Run `sudo -E cargo xtask test` (or as root)."
+             without root they would all fail. Run it as root, e.g. `sudo -E env \"PATH=$PATH\" cargo xtask test`."
         );
     }
     let started = Instant::now();

@@ -32,7 +32,10 @@ pub struct BenchArgs {
 
 pub fn run(args: &BenchArgs) -> Result<()> {
     if !workspace::is_root()? {
-        bail!("the bench traces with eBPF and needs root: run `sudo -E cargo xtask bench`");
+        bail!(
+            "the bench traces with eBPF and needs root: run it as root, e.g. \
+             `sudo -E env \"PATH=$PATH\" cargo xtask bench`"
+        );
     }
     let started = Instant::now();
     let env = bootstrap::run()?;

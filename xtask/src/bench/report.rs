@@ -121,9 +121,17 @@ pub fn machine(env: &Env, node: &Path) -> Result<String> {
         .unwrap_or_else(|| "unknown CPU".into());
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     let node_version = cmd::output(std::process::Command::new(node).arg("--version"))?;
+    // Ratios are only as good as the machine is quiet: say how busy it was.
+    let load = std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| {
+            let mut f = l.split_whitespace();
+            Some(format!("{} (1 min), {} (5 min)", f.next()?, f.next()?))
+        })
+        .unwrap_or_else(|| "unknown".into());
     Ok(format!(
         "Measured {date} by `cargo xtask bench` on {cores} cores ({cpu}), kernel {kernel}, \
-         node {node_version}."
+         node {node_version}; load average at the end: {load}."
     ))
 }
 
