@@ -27,15 +27,16 @@ impl Results {
         let _ = writeln!(
             md,
             "Median of {repeat} runs per row; configurations interleaved. loop = time inside the \
-             workload's loop, measured by node; wall = the whole command (tracer start-up and \
+             workload's loop, measured by node (range: fastest and slowest run); wall = the whole command (tracer start-up and \
              teardown included). × = ratio to the untraced median of the same bench run. \
              dropped = events the kernel could not deliver (max over runs).\n"
         );
         let _ = writeln!(
             md,
-            "| workload | configuration | loop ms | × loop | wall ms | × wall | events | dropped |"
+            "| workload | configuration | loop ms | loop range | × loop | wall ms | × wall | events \
+             | dropped |"
         );
-        let _ = writeln!(md, "|---|---|---:|---:|---:|---:|---:|---:|");
+        let _ = writeln!(md, "|---|---|---:|---:|---:|---:|---:|---:|---:|");
         let mut workloads: Vec<Workload> = self.samples.keys().map(|(w, _)| *w).collect();
         workloads.dedup();
         for workload in &workloads {
@@ -54,9 +55,12 @@ impl Results {
                     .iter()
                     .filter_map(|s| s.kernel.map(|k| k.dropped))
                     .max();
+                let (lo, hi) = samples.iter().fold((f64::MAX, 0.0f64), |(lo, hi), s| {
+                    (lo.min(s.loop_ms), hi.max(s.loop_ms))
+                });
                 let _ = writeln!(
                     md,
-                    "| {} | {} | {loop_ms:.0} | {} | {wall_ms:.0} | {} | {} | {} |",
+                    "| {} | {} | {loop_ms:.0} | {lo:.0}–{hi:.0} | {} | {wall_ms:.0} | {} | {} | {} |",
                     w.name(),
                     config.name(),
                     ratio(loop_ms, base.map(|b| b.0)),
