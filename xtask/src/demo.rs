@@ -126,7 +126,8 @@ fn run_under_draft(env: &Env, app: &Path, node: &Path, flags_file: &Path) -> Res
     let denied = stderr.matches("ERR_ACCESS_DENIED").count();
     if !output.status.success() || denied > 0 {
         anyhow::bail!(
-            "the example app does not run under its draft ({}, {denied} ERR_ACCESS_DENIED):\n{stderr}",
+            "the example app does not run under its draft ({}, {denied} \
+             ERR_ACCESS_DENIED):\n{stderr}",
             output.status
         );
     }

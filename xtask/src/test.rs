@@ -17,7 +17,8 @@ pub fn run() -> Result<()> {
     if !workspace::is_root()? {
         bail!(
             "the tests must run as root: the kernel tests load eBPF programs and never skip, so \
-             without root they would all fail. Run it as root, e.g. `sudo -E env \"PATH=$PATH\" cargo xtask test`."
+             without root they would all fail. Run it as root, e.g. \
+             `sudo -E env \"PATH=$PATH\" cargo xtask test`."
         );
     }
     let started = Instant::now();
@@ -33,8 +34,10 @@ pub fn run() -> Result<()> {
     let mut child = test.spawn().context("starting cargo test")?;
     let mut tally = Tally::default();
     let stdout = child.stdout.take().context("cargo test's stdout")?;
-    for line in BufReader::new(stdout).lines() {
+    // Test output is not always UTF-8; read it as bytes so one odd line cannot stop the tally.
+    for line in BufReader::new(stdout).split(b'\n') {
         let line = line.context("reading cargo test's output")?;
+        let line = String::from_utf8_lossy(&line);
         println!("{line}");
         tally.read(&line);
     }
@@ -75,7 +78,7 @@ pub fn run() -> Result<()> {
     }
     if tally.ignored > 0 {
         bail!(
-            "{} tests are #[ignore]d: CI never runs them, so they count as failures here; \
+            "{} tests are marked ignored: CI never runs them, so they count as failures here; \
              remove the attribute",
             tally.ignored
         );

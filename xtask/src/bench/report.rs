@@ -27,9 +27,9 @@ impl Results {
         let _ = writeln!(
             md,
             "Median of {repeat} runs per row; configurations interleaved. loop = time inside the \
-             workload's loop, measured by node (range: fastest and slowest run); wall = the whole command (tracer start-up and \
-             teardown included). × = ratio to the untraced median of the same bench run. \
-             dropped = events the kernel could not deliver (max over runs).\n"
+             workload's loop, measured by node (range: fastest and slowest run); wall = the \
+             whole command (tracer start-up and teardown included). × = ratio to the untraced \
+             median of the same bench run. dropped = events the kernel could not deliver (max over runs).\n"
         );
         let _ = writeln!(
             md,
@@ -60,7 +60,8 @@ impl Results {
                 });
                 let _ = writeln!(
                     md,
-                    "| {} | {} | {loop_ms:.0} | {lo:.0}–{hi:.0} | {} | {wall_ms:.0} | {} | {} | {} |",
+                    "| {} | {} | {loop_ms:.0} | {lo:.0}–{hi:.0} | {} | {wall_ms:.0} | {} | {} \
+                     | {} |",
                     w.name(),
                     config.name(),
                     ratio(loop_ms, base.map(|b| b.0)),
