@@ -25,15 +25,20 @@ pub fn run() -> Result<()> {
     let started = Instant::now();
     let env = bootstrap::run()?;
     println!("demo: building permtrace (release)");
+    let permtrace = build_release(&env)?;
+    trace_and_print(&env, &permtrace)?;
+    println!("demo: done in {}", cmd::minutes(started.elapsed()));
+    Ok(())
+}
+
+/// `cargo build --release -p permtrace`; returns the binary.
+pub fn build_release(env: &Env) -> Result<PathBuf> {
     cmd::run(
         env.cargo()
             .args(["build", "--release", "--package", "permtrace"])
             .current_dir(workspace::root()),
     )?;
-    let permtrace = workspace::target_dir().join("release/permtrace");
-    trace_and_print(&env, &permtrace)?;
-    println!("demo: done in {}", cmd::minutes(started.elapsed()));
-    Ok(())
+    Ok(workspace::target_dir().join("release/permtrace"))
 }
 
 /// Traces the example app with `permtrace` and prints what it wrote. Fails when the app or

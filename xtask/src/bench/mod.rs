@@ -11,7 +11,7 @@ use std::{path::PathBuf, time::Instant};
 use anyhow::{Context as _, Result, bail};
 use clap::ValueEnum;
 
-use crate::{bootstrap, cmd, workspace};
+use crate::{bootstrap, cmd, demo, workspace};
 use runs::{Config, Setup, Workload};
 
 #[derive(Debug, clap::Args)]
@@ -39,11 +39,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     }
     let started = Instant::now();
     let env = bootstrap::run()?;
-    cmd::run(
-        env.cargo()
-            .args(["build", "--release", "--package", "permtrace"])
-            .current_dir(workspace::root()),
-    )?;
+    let permtrace = demo::build_release(&env)?;
     let node = match &args.node {
         Some(n) => n.clone(),
         None => env.which("node").context("node is not on PATH")?,
@@ -63,12 +59,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         args.workloads.clone()
     };
     let dir = workspace::target_dir().join("bench");
-    let setup = Setup::new(
-        &env,
-        node,
-        workspace::target_dir().join("release/permtrace"),
-        &dir,
-    )?;
+    let setup = Setup::new(&env, node, permtrace, &dir)?;
 
     // One unrecorded run of each workload first: the first run pays for cold caches (the
     // require tree, node itself) and would skew whichever configuration came first.
