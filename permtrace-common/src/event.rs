@@ -27,6 +27,11 @@ pub enum EventKind {
     Exit = 7,
     /// A DNS message sent to or received from port 53. Body [`DnsEvent`].
     Dns = 10,
+    /// libc `getaddrinfo` entered or returned (uprobes). Body [`LookupEvent`].
+    Lookup = 11,
+    /// A Node runtime feature's native entry point ran (uprobes on the node binary). Body
+    /// [`RuntimeEvent`].
+    Runtime = 12,
 }
 
 impl TryFrom<u32> for EventKind {
@@ -41,6 +46,8 @@ impl TryFrom<u32> for EventKind {
             6 => Self::Fork,
             7 => Self::Exit,
             10 => Self::Dns,
+            11 => Self::Lookup,
+            12 => Self::Runtime,
             other => return Err(other),
         })
     }
@@ -64,6 +71,12 @@ pub mod flags {
     pub const ADDR_FAULT: u32 = 1 << 6;
     /// The DNS payload was longer than what was copied.
     pub const PAYLOAD_TRUNCATED: u32 = 1 << 7;
+    /// The syscall names a second path (it follows the first, see [`super::PathEvent`]).
+    pub const HAS_PATH2: u32 = 1 << 8;
+    /// The looked-up name filled its buffer (or could not be read: then `name_len` is 0).
+    pub const NAME_TRUNCATED: u32 = 1 << 9;
+    /// getaddrinfo returned more addresses than the event holds.
+    pub const ADDRS_TRUNCATED: u32 = 1 << 10;
 }
 
 /// Common prefix of every record. 40 bytes, no padding.
@@ -89,8 +102,8 @@ pub struct EventHeader {
 }
 
 /// A syscall naming one or two paths. The first path's bytes (without NUL) follow at
-/// [`PathEvent::TAIL`]; the second path, when present, starts at
-/// `PathEvent::TAIL + PATH_CAP` so the kernel can write both at constant offsets.
+/// [`PathEvent::TAIL`]; the second path, when there is one ([`flags::HAS_PATH2`]), right
+/// after them, at `PathEvent::TAIL + path_len`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
 pub struct PathEvent {
@@ -113,14 +126,17 @@ impl PathEvent {
     pub const TAIL: usize = size_of::<PathEvent>();
 }
 
-/// A syscall on file descriptors only: `fchdir(a)`, `dup(a)`, `dup2(a, b)`, `dup3(a, b)`,
-/// `fcntl(a, F_DUPFD*)`. The resulting fd, where there is one, is `hdr.ret`.
+/// A syscall on file descriptors only: `fchdir(a)`, `dup(a)`, `dup2(a, b)`, `dup3(a, b, c)`,
+/// `fcntl(a, b = F_DUPFD* | F_SETFD, c)`, `ioctl(a, b = FIOCLEX | FIONCLEX)`. The resulting fd,
+/// where there is one, is `hdr.ret`. The third argument carries the close-on-exec bit of
+/// `dup3` and `F_SETFD`, so userspace knows which fds survive an exec.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
 pub struct FdEvent {
     pub hdr: EventHeader,
     pub a: i64,
     pub b: i64,
+    pub c: i64,
 }
 
 /// A socket syscall. The socket address (raw `struct sockaddr_*` bytes) follows at
@@ -144,7 +160,7 @@ impl SockEvent {
 }
 
 /// An exec. The filename's bytes follow at [`ExecEvent::TAIL`], then `argv_len` bytes of
-/// NUL-separated arguments at `ExecEvent::TAIL + PATH_CAP`.
+/// NUL-separated arguments right after them, at `ExecEvent::TAIL + filename_len`.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ExecEvent {
@@ -206,6 +222,72 @@ impl DnsEvent {
     pub const TAIL: usize = size_of::<DnsEvent>();
 }
 
+/// Whether a uprobe event marks a function's entry or its return.
+pub mod phase {
+    pub const ENTER: u32 = 1;
+    pub const RETURN: u32 = 2;
+}
+
+/// One entry of a [`LookupEvent`]'s result list: `family` is `AF_INET` (first 4 bytes of
+/// `addr` used), `AF_INET6`, or 0 for an entry that was skipped (another socket type's
+/// duplicate, or unreadable).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LookupAddr {
+    pub family: u32,
+    pub addr: [u8; 16],
+}
+
+/// `getaddrinfo(name, service, hints, res)`, at entry ([`phase::ENTER`]) and at return. The
+/// name's bytes (without NUL) follow at [`LookupEvent::TAIL`]; at return, `addr_count`
+/// [`LookupAddr`] entries (one per result list entry visited) follow at
+/// `LookupEvent::TAIL + NAME_CAP`, and `hdr.ret` is the function's result (0 or `EAI_*`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LookupEvent {
+    pub hdr: EventHeader,
+    /// [`phase`].
+    pub phase: u32,
+    pub name_len: u16,
+    pub addr_count: u16,
+}
+
+impl LookupEvent {
+    pub const TAIL: usize = size_of::<LookupEvent>();
+}
+
+/// Node runtime features watched with uprobes on the node binary (the `feature` of a
+/// [`RuntimeEvent`], also the uprobe's attach cookie).
+pub mod feature {
+    /// `node::worker::Worker::StartThread`: a Worker thread starts (`--allow-worker`).
+    pub const WORKER: u32 = 1;
+    /// `node::wasi::WASI::New`: `new WASI()` (`--allow-wasi`).
+    pub const WASI: u32 = 2;
+    /// `node::binding::DLOpen`: `process.dlopen`, i.e. a native addon (`--allow-addons`).
+    pub const ADDON: u32 = 3;
+    /// The inspector binding's `open()` (`inspector.open()`, `--allow-inspector`).
+    pub const INSPECTOR_OPEN: u32 = 4;
+    /// The inspector binding's session constructor (`Session.connect()`).
+    pub const INSPECTOR_CONNECT: u32 = 5;
+    /// c-ares (statically linked in node) setting itself up (`ares_init_options`,
+    /// `ares_reinit`): not a permission, but the window in which it reads resolv.conf and
+    /// nsswitch.conf, which Node never checks.
+    pub const RESOLVER_INIT: u32 = 6;
+}
+
+/// A native entry point of a Node runtime feature was entered (or, for [`feature::ADDON`]
+/// and [`feature::RESOLVER_INIT`], returned: the window between the two is the addon's
+/// dlopen, or c-ares reading its configuration).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RuntimeEvent {
+    pub hdr: EventHeader,
+    /// [`feature`].
+    pub feature: u32,
+    /// [`phase`].
+    pub phase: u32,
+}
+
 /// Offsets into kernel structures, read from the running kernel's BTF by userspace and
 /// handed to the programs as a global before load (aya has no CO-RE relocations for Rust).
 #[repr(C)]
@@ -225,13 +307,16 @@ pub struct KernelOffsets {
 // Layout guards: the decoder in userspace relies on these sizes and on the header being first.
 const _: () = assert!(size_of::<EventHeader>() == 40);
 const _: () = assert!(size_of::<PathEvent>() == 64);
-const _: () = assert!(size_of::<FdEvent>() == 56);
+const _: () = assert!(size_of::<FdEvent>() == 64);
 const _: () = assert!(size_of::<SockEvent>() == 56);
 const _: () = assert!(size_of::<ExecEvent>() == 56);
 const _: () = assert!(size_of::<ForkEvent>() == 48);
 const _: () = assert!(size_of::<ExitEvent>() == 48);
 const _: () = assert!(size_of::<DnsEvent>() == 56);
 const _: () = assert!(size_of::<KernelOffsets>() == 32);
+const _: () = assert!(size_of::<LookupAddr>() == 20);
+const _: () = assert!(size_of::<LookupEvent>() == 48);
+const _: () = assert!(size_of::<RuntimeEvent>() == 48);
 
 #[cfg(feature = "user")]
 mod pod {
@@ -255,6 +340,8 @@ mod tests {
             EventKind::Fork,
             EventKind::Exit,
             EventKind::Dns,
+            EventKind::Lookup,
+            EventKind::Runtime,
         ] {
             assert_eq!(EventKind::try_from(k as u32), Ok(k));
         }
@@ -268,5 +355,7 @@ mod tests {
         assert_eq!(core::mem::offset_of!(SockEvent, hdr), 0);
         assert_eq!(core::mem::offset_of!(ExecEvent, hdr), 0);
         assert_eq!(core::mem::offset_of!(DnsEvent, hdr), 0);
+        assert_eq!(core::mem::offset_of!(LookupEvent, hdr), 0);
+        assert_eq!(core::mem::offset_of!(RuntimeEvent, hdr), 0);
     }
 }

@@ -17,8 +17,18 @@ pub const FAILED_EXEC_ARG_CAP: usize = 256;
 /// Largest socket address copied (`sizeof(struct sockaddr_storage)`).
 pub const SOCKADDR_CAP: usize = 128;
 
-/// Largest DNS message payload copied from a send or receive on port 53.
-pub const DNS_CAP: usize = 1024;
+/// Largest DNS message payload copied from a send or receive on port 53. Classic UDP answers
+/// are at most 512 bytes and the EDNS default buffer is 1232; longer answers are copied in
+/// part and flagged, and the parser keeps the records that fit.
+pub const DNS_CAP: usize = 1536;
+
+/// Longest host name copied from a `getaddrinfo` call, NUL included (DNS names are at most
+/// 253 characters).
+pub const NAME_CAP: usize = 256;
+
+/// Addresses of a `getaddrinfo` result list copied into one event. glibc returns one entry per
+/// address and socket type, so this covers a handful of distinct addresses.
+pub const LOOKUP_ADDRS: usize = 16;
 
 /// Size of the per-CPU scratch record the kernel builds an event in before copying it into
 /// the ring buffer: a header, two paths and some slack for the fixed part.

@@ -8,6 +8,7 @@
 pub mod nr {
     pub const OPEN: u32 = 2;
     pub const STAT: u32 = 4;
+    pub const IOCTL: u32 = 16;
     pub const LSTAT: u32 = 6;
     pub const ACCESS: u32 = 21;
     pub const DUP: u32 = 32;
@@ -108,7 +109,7 @@ pub enum Class {
     Path(PathArgs),
     /// `openat2(dfd, path, struct open_how *how, size)`: flags and mode live in `how`.
     OpenAt2,
-    /// fd-only: fchdir, dup, dup2, dup3, fcntl(F_DUPFD*).
+    /// fd-only: fchdir, dup, dup2, dup3, fcntl(F_DUPFD*, F_SETFD), ioctl(FIOCLEX, FIONCLEX).
     Fd,
     /// `socket(domain, type, protocol)`.
     Socket,
@@ -120,6 +121,14 @@ pub enum Class {
     SendTo,
     /// `sendmsg(fd, msghdr, flags)`.
     SendMsg,
+    /// `sendmmsg(fd, mmsghdr *vec, vlen, flags)`: followed for DNS payloads only.
+    SendMmsg,
+    /// `recvfrom(fd, buf, len, flags, addr, addrlen)`: followed for DNS payloads only.
+    RecvFrom,
+    /// `recvmsg(fd, msghdr, flags)`: followed for DNS payloads only.
+    RecvMsg,
+    /// `recvmmsg(fd, mmsghdr *vec, vlen, flags, timeout)`: followed for DNS payloads only.
+    RecvMmsg,
     /// `execve(path, argv, envp)` / `execveat(dfd, path, argv, envp, flags)`.
     Exec {
         dirfd: u8,
@@ -159,12 +168,16 @@ pub const fn class_of(nr: u32) -> Option<Class> {
         RENAMEAT2 | LINKAT => Class::Path(p2(0, 1, 2, 3, 4)),
         // symlinkat(target, newdirfd, linkpath): the target is content, not a lookup.
         SYMLINKAT => Class::Path(p2(N, 0, 1, 2, N)),
-        FCHDIR | DUP | DUP2 | DUP3 | FCNTL => Class::Fd,
+        FCHDIR | DUP | DUP2 | DUP3 | FCNTL | IOCTL => Class::Fd,
         SOCKET => Class::Socket,
         CONNECT | BIND => Class::SockAddr,
         LISTEN => Class::Listen,
         SENDTO => Class::SendTo,
         SENDMSG => Class::SendMsg,
+        SENDMMSG => Class::SendMmsg,
+        RECVFROM => Class::RecvFrom,
+        RECVMSG => Class::RecvMsg,
+        RECVMMSG => Class::RecvMmsg,
         EXECVE => Class::Exec {
             dirfd: N,
             path: 0,
@@ -181,13 +194,28 @@ pub const fn class_of(nr: u32) -> Option<Class> {
     })
 }
 
-/// `fcntl` commands that create a file descriptor (the only ones permtrace cares about).
+/// `fcntl` commands permtrace follows: the ones that create a file descriptor, and the one
+/// that sets or clears close-on-exec (which decides whether a directory fd is still there,
+/// under the same number, in the program a process execs).
 pub const F_DUPFD: u64 = 0;
+pub const F_SETFD: u64 = 2;
 pub const F_DUPFD_CLOEXEC: u64 = 1030;
+/// `FD_CLOEXEC`, the flag `F_SETFD` sets.
+pub const FD_CLOEXEC: u64 = 1;
+/// `ioctl` requests that set / clear close-on-exec; libuv and CPython use them instead of
+/// `fcntl(F_SETFD)` (e.g. to pass a descriptor to a child).
+pub const FIONCLEX: u64 = 0x5450;
+pub const FIOCLEX: u64 = 0x5451;
+/// `O_CLOEXEC` (the flag of `dup3`).
+pub const O_CLOEXEC: u64 = 0o2000000;
 /// `AT_EMPTY_PATH`: the call works on the dirfd itself (e.g. glibc's `fstat`), not a path.
 pub const AT_EMPTY_PATH: u64 = 0x1000;
 /// `AT_FDCWD`.
 pub const AT_FDCWD: i32 = -100;
+/// The DNS port, big-endian as it sits in a `sockaddr_in`/`sockaddr_in6`.
+pub const DNS_PORT_BE: [u8; 2] = 53u16.to_be_bytes();
+/// Size of `struct mmsghdr` on x86_64 (a 56-byte `msghdr`, `msg_len`, padding).
+pub const MMSGHDR_SIZE: u64 = 64;
 
 #[cfg(test)]
 mod tests {

@@ -15,13 +15,24 @@ use permtrace_common::{
 use crate::{
     emit::{bump, header, send},
     globals::OFFSETS,
-    mem::{kernel, kernel_str, put, scratch, user, user_bytes, user_str},
+    maps::INFLIGHT,
+    mem::{
+        kernel, kernel_str, kernel_str_truncated, put, scratch, user, user_bytes, user_str,
+        user_str_truncated,
+    },
     syscalls::arg,
     tree,
 };
 
 const TAIL: usize = ExecEvent::TAIL;
-const ARGV_AT: usize = TAIL + PATH_CAP;
+
+/// Where argv starts: right after the filename, so an exec record costs its strings, not a
+/// PATH_MAX window (it used to be 4 KiB: a 4 KiB ring could never carry one). The mask only
+/// bounds the offset for the verifier (the length is below PATH_CAP already).
+#[inline(always)]
+fn argv_at(filename_len: usize) -> usize {
+    TAIL + (filename_len & (PATH_CAP - 1))
+}
 
 #[btf_tracepoint(function = "sched_process_exec")]
 pub fn sched_exec(ctx: BtfTracePointContext) -> u32 {
@@ -31,6 +42,12 @@ pub fn sched_exec(ctx: BtfTracePointContext) -> u32 {
     }
     let old_pid: i32 = ctx.arg(1);
     let bprm: u64 = ctx.arg(2);
+    if old_pid as u32 != hdr.tid {
+        // A non-leader thread exec'd and took over the leader's pid: its execve entry was
+        // stashed under its old tid, and its exit (looked up under the new one) will not
+        // find it. Drop it now rather than leave it to the LRU.
+        let _ = INFLIGHT.remove(((hdr.tgid as u64) << 32) | old_pid as u32 as u64);
+    }
     let off = OFFSETS.load();
     let Some(s) = scratch() else { return 0 };
     let buf = &mut s.buf;
@@ -41,6 +58,10 @@ pub fn sched_exec(ctx: BtfTracePointContext) -> u32 {
         hdr.flags |= flags::PATH_FAULT;
         0
     });
+    // execveat(dirfd, long relative path) execs "/dev/fd/N/<path>", which can exceed PATH_MAX.
+    if kernel_str_truncated(filename, filename_len, PATH_CAP) {
+        hdr.flags |= flags::PATH_TRUNCATED;
+    }
 
     // The new image's argument block: written by the kernel a moment ago, so resident.
     // SAFETY: no arguments; returns the current task pointer.
@@ -55,7 +76,8 @@ pub fn sched_exec(ctx: BtfTracePointContext) -> u32 {
             n = ARGV_CAP;
             hdr.flags |= flags::ARGV_TRUNCATED;
         }
-        if n > 0 && n <= ARGV_CAP && user_bytes(start, &mut buf[ARGV_AT..ARGV_AT + n]) {
+        let at = argv_at(filename_len);
+        if n > 0 && n <= ARGV_CAP && user_bytes(start, &mut buf[at..at + n]) {
             argv_len = n;
         } else {
             hdr.flags |= flags::ARGV_FAULT;
@@ -63,7 +85,7 @@ pub fn sched_exec(ctx: BtfTracePointContext) -> u32 {
         }
     }
 
-    let size = ARGV_AT + argv_len;
+    let size = argv_at(filename_len) + argv_len;
     hdr.size = size as u32;
     let ev = ExecEvent {
         hdr,
@@ -95,11 +117,14 @@ pub fn failed_exec(
     let kind = EventKind::ExecFailed;
     let mut hdr = header(kind, nr, ret);
 
-    let filename_len = user_str(arg(args, path_arg), &mut buf[TAIL..TAIL + PATH_CAP])
-        .unwrap_or_else(|| {
-            hdr.flags |= flags::PATH_FAULT;
-            0
-        });
+    let filename = arg(args, path_arg);
+    let filename_len = user_str(filename, &mut buf[TAIL..TAIL + PATH_CAP]).unwrap_or_else(|| {
+        hdr.flags |= flags::PATH_FAULT;
+        0
+    });
+    if user_str_truncated(filename, filename_len, PATH_CAP) {
+        hdr.flags |= flags::PATH_TRUNCATED;
+    }
 
     // argv[i] pointers, each string copied right after the previous one.
     let argv = arg(args, argv_arg);
@@ -117,9 +142,16 @@ pub fn failed_exec(
             hdr.flags |= flags::ARGV_TRUNCATED;
             break;
         }
-        let at = ARGV_AT + used;
+        let at = argv_at(filename_len) + used;
         match user_str(p, &mut buf[at..at + FAILED_EXEC_ARG_CAP]) {
-            Some(n) => used += n + 1, // keep the NUL as the separator
+            Some(n) => {
+                // A long argument is cut at FAILED_EXEC_ARG_CAP: say so, or the log shows
+                // a shortened command line as if it were the real one.
+                if user_str_truncated(p, n, FAILED_EXEC_ARG_CAP) {
+                    hdr.flags |= flags::ARGV_TRUNCATED;
+                }
+                used += n + 1; // keep the NUL as the separator
+            }
             None => {
                 hdr.flags |= flags::ARGV_FAULT;
                 break;
@@ -131,7 +163,7 @@ pub fn failed_exec(
         hdr.flags |= flags::ARGV_TRUNCATED;
     }
 
-    let size = ARGV_AT + used;
+    let size = argv_at(filename_len) + used;
     hdr.size = size as u32;
     let dirfd = if dirfd_arg == NO_ARG {
         AT_FDCWD

@@ -9,7 +9,7 @@ use permtrace_common::{
 
 use crate::{
     emit::{bump, header, send},
-    mem::{put, scratch, user, user_str},
+    mem::{put, scratch, user, user_str, user_str_truncated},
     syscalls::arg,
 };
 
@@ -92,7 +92,7 @@ fn emit_path(
 
     let path_len = match user_str(path, &mut buf[TAIL..TAIL + PATH_CAP]) {
         Some(n) => {
-            if n + 1 >= PATH_CAP {
+            if user_str_truncated(path, n, PATH_CAP) {
                 hdr.flags |= flags::PATH_TRUNCATED;
             }
             n
@@ -111,9 +111,13 @@ fn emit_path(
     let mut path2_len = 0;
     let mut size = TAIL + path_len;
     if path2 != 0 {
-        match user_str(path2, &mut buf[TAIL + PATH_CAP..TAIL + 2 * PATH_CAP]) {
+        // Right after the first path, so a rename costs its two names, not two PATH_MAX
+        // windows. The mask only bounds the offset for the verifier (path_len < PATH_CAP).
+        let at = TAIL + (path_len & (PATH_CAP - 1));
+        hdr.flags |= flags::HAS_PATH2;
+        match user_str(path2, &mut buf[at..at + PATH_CAP]) {
             Some(n) => {
-                if n + 1 >= PATH_CAP {
+                if user_str_truncated(path2, n, PATH_CAP) {
                     hdr.flags |= flags::PATH2_TRUNCATED;
                 }
                 path2_len = n;
@@ -123,7 +127,7 @@ fn emit_path(
                 bump(Stat::ReadFault);
             }
         }
-        size = TAIL + PATH_CAP + path2_len;
+        size = at + path2_len;
     }
 
     hdr.size = size as u32;
@@ -140,7 +144,8 @@ fn emit_path(
     send(buf, size);
 }
 
-/// fchdir(fd) and the dup family. Failed dups change nothing and are not reported.
+/// fchdir(fd), the dup family and close-on-exec changes. Failed calls change nothing and
+/// are not reported, except fchdir (a failed chdir is an access attempt).
 #[inline(always)]
 pub fn fd_exit(nr: u32, args: &[u64; 6], ret: i64) {
     if ret < 0 && nr != nr::FCHDIR {
@@ -153,6 +158,7 @@ pub fn fd_exit(nr: u32, args: &[u64; 6], ret: i64) {
         hdr,
         a: args[0] as i64,
         b: args[1] as i64,
+        c: args[2] as i64,
     };
     put(&mut s.buf, 0, ev);
     send(&s.buf, hdr.size as usize);

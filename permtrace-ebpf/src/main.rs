@@ -8,6 +8,7 @@
 #![no_std]
 #![no_main]
 
+mod dns;
 mod emit;
 mod exec;
 mod files;
@@ -18,6 +19,7 @@ mod process;
 mod sockets;
 mod syscalls;
 mod tree;
+mod uprobes;
 
 #[cfg(not(test))]
 #[panic_handler]

@@ -44,3 +44,24 @@ pub struct Scratch {
 
 #[map]
 pub static SCRATCH: PerCpuArray<Scratch> = PerCpuArray::with_max_entries(1, 0);
+
+/// A `getaddrinfo` call between its entry and its return: where its name and result list are.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct LookupCall {
+    pub name: u64,
+    /// `struct addrinfo **res`.
+    pub res: u64,
+}
+
+/// `getaddrinfo` calls in progress in traced threads, by pid_tgid. LRU: a thread killed inside
+/// the call never reaches the return probe.
+#[map]
+pub static LOOKUPS: LruHashMap<u64, LookupCall> = LruHashMap::with_max_entries(4096, 0);
+
+/// Sockets of traced processes connected to port 53, by `tgid << 32 | fd`: sends and receives
+/// on them carry no address, so this is how their DNS payloads are recognised. Set by
+/// connect, cleared by a connect elsewhere or a new socket on the same fd. LRU: a closed fd
+/// that is never reused must not pin a slot.
+#[map]
+pub static DNS_SOCKETS: LruHashMap<u64, u8> = LruHashMap::with_max_entries(4096, 0);

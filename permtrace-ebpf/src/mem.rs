@@ -3,7 +3,8 @@
 //! wrappers.
 
 use aya_ebpf::helpers::generated::{
-    bpf_probe_read_kernel, bpf_probe_read_kernel_str, bpf_probe_read_user, bpf_probe_read_user_str,
+    bpf_get_attach_cookie, bpf_probe_read_kernel, bpf_probe_read_kernel_str, bpf_probe_read_user,
+    bpf_probe_read_user_str,
 };
 use core::ffi::c_void;
 
@@ -50,6 +51,21 @@ pub fn user_str(src: u64, dst: &mut [u8]) -> Option<usize> {
     } else {
         Some((n as usize - 1).min(dst.len()))
     }
+}
+
+/// Whether a string of which [`user_str`] copied `len` bytes into a buffer of `cap` bytes is
+/// longer than that. A string that filled the buffer may end exactly there (a 4095-byte
+/// path is valid with PATH_MAX 4096), so look at the next byte instead of guessing; when
+/// it cannot be read, say truncated.
+#[inline(always)]
+pub fn user_str_truncated(src: u64, len: usize, cap: usize) -> bool {
+    len + 1 >= cap && user::<u8>(src + len as u64) != Some(0)
+}
+
+/// [`user_str_truncated`] for a string in kernel memory.
+#[inline(always)]
+pub fn kernel_str_truncated(src: u64, len: usize, cap: usize) -> bool {
+    len + 1 >= cap && kernel::<u8>(src, len as u32) != Some(0)
 }
 
 /// Like [`user_str`], for a string in kernel memory.
@@ -130,4 +146,18 @@ pub fn regs_word(regs: *const u64, index: usize) -> u64 {
     // SAFETY: `regs` is the kernel's pt_regs for this syscall and index < 21 (its size in
     // words); callers use the constants in `syscalls::regs`.
     unsafe { core::ptr::read_volatile(regs.add(index)) }
+}
+
+/// Copies a value out of a map slot returned by `get_ptr`.
+#[inline(always)]
+pub fn copy_value<T: Copy>(slot: *const T) -> T {
+    // SAFETY: `get_ptr` returned a non-null pointer to a live, aligned map value of type T.
+    unsafe { *slot }
+}
+
+/// The cookie userspace gave the attachment that is running (`bpf_get_attach_cookie`).
+#[inline(always)]
+pub fn attach_cookie(ctx: *mut c_void) -> u64 {
+    // SAFETY: `ctx` is the program's own context pointer, which is what the helper expects.
+    unsafe { bpf_get_attach_cookie(ctx) }
 }

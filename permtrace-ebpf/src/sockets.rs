@@ -8,11 +8,13 @@ use permtrace_common::{
 };
 
 use crate::{
+    dns,
     emit::{bump, header, send},
     mem::{put, scratch, user, user_bytes},
 };
 
 const TAIL: usize = SockEvent::TAIL;
+const EINPROGRESS: i64 = 115;
 
 #[inline(always)]
 pub fn sock_exit(nr: u32, class: Class, args: &[u64; 6], ret: i64) {
@@ -48,6 +50,13 @@ pub fn sock_exit(nr: u32, class: Class, args: &[u64; 6], ret: i64) {
             bump(Stat::ReadFault);
             n = 0;
         }
+    }
+
+    // Connected DNS sockets send and receive without an address: remember which they are.
+    if nr == nr::CONNECT && (ret == 0 || ret == -EINPROGRESS) && n >= 4 && n <= SOCKADDR_CAP {
+        dns::note_connect(args[0] as i32, &buf[TAIL..TAIL + 4]);
+    } else if nr == nr::SOCKET && ret >= 0 {
+        dns::forget_socket(ret as i32);
     }
 
     let (domain, sock_type) = match nr {

@@ -10,10 +10,14 @@ use aya_ebpf::{
 };
 use permtrace_common::{
     maps::Stat,
-    syscalls::{AT_EMPTY_PATH, Class, F_DUPFD, F_DUPFD_CLOEXEC, NO_ARG, class_of, nr},
+    syscalls::{
+        AT_EMPTY_PATH, Class, F_DUPFD, F_DUPFD_CLOEXEC, F_SETFD, FIOCLEX, FIONCLEX, NO_ARG,
+        class_of, nr,
+    },
 };
 
 use crate::{
+    dns,
     emit::bump,
     exec, files,
     maps::{INFLIGHT, Inflight},
@@ -67,7 +71,9 @@ pub fn sys_enter(ctx: BtfTracePointContext) -> u32 {
 
 /// Filters calls that carry nothing permtrace needs, before paying for a stash: fd-only
 /// `fstat`s that glibc and libuv issue as `newfstatat`/`statx(fd, "", AT_EMPTY_PATH)`,
-/// `futimens` (`utimensat` with a NULL path), and `fcntl`s that do not duplicate an fd.
+/// `futimens` (`utimensat` with a NULL path), `fcntl`s that neither duplicate an fd nor
+/// change its close-on-exec bit, and every `ioctl` but FIOCLEX/FIONCLEX (libuv issues an
+/// `ioctl(FIONBIO)` per socket; those must stay on the cheap path).
 #[inline(always)]
 fn worth_following(nr: u32, class: Class, args: &[u64; 6]) -> bool {
     match class {
@@ -83,7 +89,14 @@ fn worth_following(nr: u32, class: Class, args: &[u64; 6]) -> bool {
             }
             true
         }
-        Class::Fd if nr == nr::FCNTL => matches!(args[1], F_DUPFD | F_DUPFD_CLOEXEC),
+        Class::Fd if nr == nr::FCNTL => matches!(args[1], F_DUPFD | F_DUPFD_CLOEXEC | F_SETFD),
+        Class::Fd if nr == nr::IOCTL => matches!(args[1] as u32 as u64, FIOCLEX | FIONCLEX),
+        // A send to the connected peer: its address was reported by connect, so only the
+        // payload of a DNS socket is of interest.
+        Class::SendTo => args[4] != 0 || dns::is_dns_socket(args[0] as i32),
+        Class::RecvFrom | Class::RecvMsg | Class::SendMmsg | Class::RecvMmsg => {
+            dns::worth_following(class, args)
+        }
         _ => true,
     }
 }
@@ -119,8 +132,13 @@ pub fn sys_exit(ctx: BtfTracePointContext) -> u32 {
         Class::Path(a) => files::path_exit(nr, a, args, ret),
         Class::OpenAt2 => files::openat2_exit(args, ret),
         Class::Fd => files::fd_exit(nr, args, ret),
-        Class::Socket | Class::SockAddr | Class::Listen | Class::SendTo | Class::SendMsg => {
-            sockets::sock_exit(nr, class, args, ret)
+        Class::Socket | Class::SockAddr | Class::Listen => sockets::sock_exit(nr, class, args, ret),
+        Class::SendTo | Class::SendMsg => {
+            sockets::sock_exit(nr, class, args, ret);
+            dns::dns_exit(nr, class, args, ret);
+        }
+        Class::SendMmsg | Class::RecvFrom | Class::RecvMsg | Class::RecvMmsg => {
+            dns::dns_exit(nr, class, args, ret)
         }
         Class::Exec {
             dirfd,

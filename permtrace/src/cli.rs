@@ -45,6 +45,11 @@ pub enum Command {
     ///
     /// Example: permtrace diff baseline/capture.json new/capture.json
     Diff(DiffArgs),
+    /// Print the hosts a capture connected to (by the names the app used), the ports it
+    /// listened on and the unix sockets it used, as JSON for an egress firewall (no root).
+    ///
+    /// Example: permtrace hosts permtrace-out/capture.json > egress.json
+    Hosts(HostsArgs),
 }
 
 #[derive(Debug, Args)]
@@ -118,6 +123,17 @@ pub struct PolicyArgs {
     /// Keep paths Node never checks itself (loader, libraries, OpenSSL, DNS files) as grants.
     #[arg(long)]
     pub keep_internal: bool,
+    /// Grant a whole directory once this many distinct names under it were touched (0: never
+    /// collapse; generated names and the project directory are collapsed regardless).
+    #[arg(long, value_name = "N", default_value_t = crate::policy::DEFAULT_COLLAPSE_THRESHOLD)]
+    pub collapse_threshold: usize,
+    /// Never collapse grants to or above this place (repeatable; `*` matches one name, a
+    /// leading `**/` any directory with that name). Adds to the built-in list.
+    #[arg(long, value_name = "PATH")]
+    pub protect: Vec<String>,
+    /// Remove an entry from the built-in protected list, exactly as listed (repeatable).
+    #[arg(long, value_name = "PATH")]
+    pub unprotect: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -170,6 +186,13 @@ pub struct DiffArgs {
     pub json: bool,
     #[command(flatten)]
     pub policy: PolicyArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct HostsArgs {
+    /// A capture.json written by run, attach or merge.
+    #[arg(value_name = "CAPTURE")]
+    pub capture: PathBuf,
 }
 
 #[derive(Debug, Clone, Args)]

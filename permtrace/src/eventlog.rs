@@ -6,7 +6,8 @@ use serde::Serialize;
 
 use crate::{
     access::{Access, classify, open_flags_text},
-    event::{Body, Event, errno_name, syscall_name},
+    dnsmsg,
+    event::{Body, Event, eai_name, errno_name, syscall_name},
     pathbytes::PathBytes,
     resolve::{Resolution, Resolved, Unresolved},
     sockaddr::SockAddr,
@@ -23,7 +24,8 @@ pub struct LogLine<'a> {
     pub time_ms: f64,
     pub pid: u32,
     pub tid: u32,
-    /// file, exec, exec_failed, socket, connect, bind, listen, sendto, fd, fork, exit, dns
+    /// file, exec, exec_failed, socket, connect, bind, listen, sendto, fd, fork, exit, dns,
+    /// lookup (getaddrinfo), runtime (a Node runtime feature's native entry point)
     pub event: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub syscall: Option<&'static str>,
@@ -49,6 +51,9 @@ pub struct LogLine<'a> {
     pub dirfd: Option<i32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub flags: Option<String>,
+    /// Permission bits, octal, for calls that create or chmod (open with O_CREAT, mkdir...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub truncated: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -60,6 +65,9 @@ pub struct LogLine<'a> {
     pub fd: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fd2: Option<i64>,
+    /// fd events: whether the resulting (or changed) descriptor is closed on exec.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cloexec: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub family: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -70,6 +78,18 @@ pub struct LogLine<'a> {
     pub child: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<u32>,
+    /// lookup, dns: the host name asked for (a DNS message's question).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// lookup, dns: the addresses it resolved to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub addresses: Option<Vec<String>>,
+    /// lookup, runtime: "enter" or "return"; dns: "query" or "answer".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phase: Option<&'static str>,
+    /// runtime: worker, wasi, addon, inspector_open, inspector_connect.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub feature: Option<&'static str>,
     /// The syscall's return value when it succeeded.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub result: Option<i64>,
@@ -123,6 +143,9 @@ pub fn line<'a>(ev: &'a Event, resolved: &'a Resolved, unix_ms: f64) -> LogLine<
                 l.flags = Some(open_flags_text(call.flags));
             } else if call.flags != 0 {
                 l.flags = Some(format!("{:#x}", call.flags));
+            }
+            if has_mode(call) {
+                l.mode = Some(format!("{:04o}", call.mode));
             }
             if call.path.truncated || call.path.fault {
                 l.truncated = Some(true);
@@ -178,6 +201,7 @@ pub fn line<'a>(ev: &'a Event, resolved: &'a Resolved, unix_ms: f64) -> LogLine<
             if matches!(call.nr, nr::DUP2 | nr::DUP3) {
                 l.fd2 = Some(call.b);
             }
+            l.cloexec = fd_cloexec(call);
             set_ret(&mut l, call.ret);
         }
         Body::Fork { child } => {
@@ -195,9 +219,75 @@ pub fn line<'a>(ev: &'a Event, resolved: &'a Resolved, unix_ms: f64) -> LogLine<
                 l.address = Some(a.host());
                 l.port = a.port();
             }
+            l.phase = Some(if msg.sent { "query" } else { "answer" });
+            if msg.truncated {
+                l.truncated = Some(true);
+            }
+            let framed = dnsmsg::looks_tcp_framed(&msg.payload, msg.truncated);
+            let bytes = if framed {
+                dnsmsg::strip_tcp_length(&msg.payload)
+            } else {
+                &msg.payload
+            };
+            match dnsmsg::parse(bytes) {
+                Ok(m) => {
+                    l.name = Some(m.name);
+                    if m.response {
+                        l.addresses = Some(m.addresses.iter().map(|a| a.to_string()).collect());
+                        if m.rcode != 0 {
+                            l.error = Some(dnsmsg::rcode_name(m.rcode));
+                        }
+                    }
+                }
+                Err(e) => l.error = Some(format!("not a DNS message: {e}")),
+            }
+        }
+        Body::Lookup(lk) => {
+            l.event = "lookup";
+            l.name = Some(lk.name.clone());
+            l.phase = Some(if lk.enter { "enter" } else { "return" });
+            if !lk.enter {
+                l.addresses = Some(lk.addrs.iter().map(|a| a.to_string()).collect());
+                if lk.ret != 0 {
+                    l.error = Some(eai_name(lk.ret));
+                }
+            }
+            if lk.name_truncated || lk.addrs_truncated {
+                l.truncated = Some(true);
+            }
+        }
+        Body::Runtime(call) => {
+            l.event = "runtime";
+            l.feature = Some(call.feature.name());
+            l.phase = Some(if call.enter { "enter" } else { "return" });
         }
     }
     l
+}
+
+/// Whether the call's mode argument means something: it creates a file or directory, or
+/// changes permissions.
+fn has_mode(call: &crate::event::PathCall) -> bool {
+    let creating = (libc::O_CREAT | (libc::O_TMPFILE & !libc::O_DIRECTORY)) as u64;
+    match call.nr {
+        nr::OPEN | nr::OPENAT | nr::OPENAT2 => call.flags & creating != 0,
+        nr::CREAT | nr::MKDIR | nr::MKDIRAT | nr::CHMOD | nr::FCHMODAT | nr::FCHMODAT2 => true,
+        _ => false,
+    }
+}
+
+/// The close-on-exec bit an fd event leaves on its descriptor (`None` for fchdir).
+fn fd_cloexec(call: &crate::event::FdCall) -> Option<bool> {
+    use permtrace_common::syscalls::{
+        F_DUPFD, F_DUPFD_CLOEXEC, F_SETFD, FD_CLOEXEC, FIOCLEX, FIONCLEX, O_CLOEXEC,
+    };
+    match (call.nr, call.b as u64) {
+        (nr::DUP | nr::DUP2, _) | (nr::FCNTL, F_DUPFD) | (nr::IOCTL, FIONCLEX) => Some(false),
+        (nr::FCNTL, F_DUPFD_CLOEXEC) | (nr::IOCTL, FIOCLEX) => Some(true),
+        (nr::FCNTL, F_SETFD) => Some(call.c as u64 & FD_CLOEXEC != 0),
+        (nr::DUP3, _) => Some(call.c as u64 & O_CLOEXEC != 0),
+        _ => None,
+    }
 }
 
 /// Writes event lines to a file or stdout.

@@ -128,6 +128,23 @@ impl OutputDir {
         Ok(self.path.join(name))
     }
 
+    /// Removes `name` from the directory if it is there (a stale output of an earlier run).
+    pub fn remove(&self, name: &str) -> Result<()> {
+        if name.contains('/') || name.is_empty() {
+            bail!("invalid output file name {name:?}");
+        }
+        let c = CString::new(name)?;
+        // SAFETY: valid fd and path; unlinkat never follows a symlink at the final component.
+        if unsafe { libc::unlinkat(self.fd.as_raw_fd(), c.as_ptr(), 0) } != 0 {
+            let e = io::Error::last_os_error();
+            if e.raw_os_error() != Some(libc::ENOENT) {
+                return Err(e)
+                    .with_context(|| format!("removing {}", self.path.join(name).display()));
+            }
+        }
+        Ok(())
+    }
+
     /// Opens `name` in the directory for streaming (the event log), never through a symlink.
     pub fn open_stream(&self, name: &str) -> Result<std::fs::File> {
         open_no_follow(self.fd.as_raw_fd(), name, self.owner)

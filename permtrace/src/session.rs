@@ -62,6 +62,7 @@ impl Session {
     /// Processes every record waiting in the ring buffer.
     pub fn drain(&mut self) -> Result<usize> {
         let Self {
+            tracer,
             ring,
             collector,
             log,
@@ -73,6 +74,10 @@ impl Session {
         let n = ring.get_mut().drain(|record| match wire::decode(record) {
             Ok(ev) => {
                 let resolved = collector.ingest(&ev);
+                // A new node binary or C library gets its uprobes as soon as it shows up.
+                if let Some(p) = tracer.follow_native(&ev, &resolved) {
+                    collector.note_probes(ev.tgid, p.library, p.report);
+                }
                 if let Some(log) = log.as_mut() {
                     if log_error.is_none() {
                         let ms = (ev.ts_ns as i128 + clock.boot_to_unix_ns) as f64 / 1e6;

@@ -1,6 +1,6 @@
 //! Socket addresses from the raw `struct sockaddr` bytes the kernel copied.
 
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use serde::{Deserialize, Serialize};
 
@@ -105,6 +105,18 @@ impl SockAddr {
             SockAddr::UnixAbstract(n) => format!("@{}", String::from_utf8_lossy(n)),
             SockAddr::UnixUnnamed => "(unnamed)".into(),
             SockAddr::Other(f) => format!("(family {f})"),
+        }
+    }
+
+    /// The IP address (an IPv4-mapped IPv6 address as IPv4), for inet families.
+    pub fn ip(&self) -> Option<IpAddr> {
+        match self {
+            SockAddr::Inet { ip, .. } => Some(IpAddr::V4(*ip)),
+            SockAddr::Inet6 { ip, .. } => Some(match ip.to_ipv4_mapped() {
+                Some(v4) => IpAddr::V4(v4),
+                None => IpAddr::V6(*ip),
+            }),
+            _ => None,
         }
     }
 

@@ -5,18 +5,24 @@
 //! change cannot silently shift a field, and a record that is too short or of an unknown
 //! kind is an error, never undefined behaviour.
 
-use std::mem::{offset_of, size_of};
+use std::{
+    mem::{offset_of, size_of},
+    net::IpAddr,
+};
 
 use permtrace_common::{
     event::{
-        DnsEvent, EventHeader, EventKind, ExecEvent, ExitEvent, FdEvent, ForkEvent, PathEvent,
-        SockEvent, dns_dir, flags,
+        DnsEvent, EventHeader, EventKind, ExecEvent, ExitEvent, FdEvent, ForkEvent, LookupAddr,
+        LookupEvent, PathEvent, RuntimeEvent, SockEvent, dns_dir, flags, phase,
     },
-    limits::{PATH_CAP, SOCKADDR_CAP},
+    limits::{NAME_CAP, SOCKADDR_CAP},
 };
 
 use crate::{
-    event::{Body, DnsMessage, Event, ExecCall, FdCall, PathCall, RawPath, SockCall},
+    event::{
+        Body, DnsMessage, Event, ExecCall, FdCall, Feature, Lookup, PathCall, RawPath, RuntimeCall,
+        SockCall,
+    },
     pathbytes::PathBytes,
 };
 
@@ -26,6 +32,8 @@ pub enum DecodeError {
     Short(usize),
     #[error("unknown event kind {0}")]
     UnknownKind(u32),
+    #[error("unknown runtime feature {0}")]
+    UnknownFeature(u32),
     #[error("{kind:?} record needs {need} bytes, has {have}")]
     Truncated {
         kind: EventKind,
@@ -101,6 +109,8 @@ pub fn decode(record: &[u8]) -> Result<Event, DecodeError> {
         EventKind::Fork => size_of::<ForkEvent>(),
         EventKind::Exit => size_of::<ExitEvent>(),
         EventKind::Dns => size_of::<DnsEvent>(),
+        EventKind::Lookup => size_of::<LookupEvent>(),
+        EventKind::Runtime => size_of::<RuntimeEvent>(),
     };
     r.tail(kind, 0, fixed)?;
     let body = match kind {
@@ -110,6 +120,7 @@ pub fn decode(record: &[u8]) -> Result<Event, DecodeError> {
             ret: h.ret,
             a: r.i64(offset_of!(FdEvent, a)),
             b: r.i64(offset_of!(FdEvent, b)),
+            c: r.i64(offset_of!(FdEvent, c)),
         }),
         EventKind::Sock => {
             let len = r.u32(offset_of!(SockEvent, addr_len)) as usize;
@@ -145,6 +156,14 @@ pub fn decode(record: &[u8]) -> Result<Event, DecodeError> {
                 truncated: h.flags & flags::PAYLOAD_TRUNCATED != 0,
             })
         }
+        EventKind::Lookup => Body::Lookup(lookup(&r, &h)?),
+        EventKind::Runtime => {
+            let id = r.u32(offset_of!(RuntimeEvent, feature));
+            Body::Runtime(RuntimeCall {
+                feature: Feature::from_id(id).ok_or(DecodeError::UnknownFeature(id))?,
+                enter: r.u32(offset_of!(RuntimeEvent, phase)) == phase::ENTER,
+            })
+        }
     };
     Ok(Event {
         ts_ns: h.ts_ns,
@@ -170,13 +189,9 @@ fn path_call(r: &Reader<'_>, h: &Header) -> Result<PathCall, DecodeError> {
         h.flags & flags::PATH_TRUNCATED != 0,
         h.flags & flags::PATH_FAULT != 0,
     );
-    // The kernel writes the second path at a fixed offset and sends the record up to its
-    // end; a one-path record is shorter than that offset.
-    let has_second = r.0.len() >= PathEvent::TAIL + PATH_CAP
-        || h.flags & (flags::PATH2_FAULT | flags::PATH2_TRUNCATED) != 0;
-    let path2 = if has_second {
+    let path2 = if h.flags & flags::HAS_PATH2 != 0 {
         Some(raw_path(
-            r.tail(h.kind, PathEvent::TAIL + PATH_CAP, len2)?,
+            r.tail(h.kind, PathEvent::TAIL + len, len2)?,
             h.flags & flags::PATH2_TRUNCATED != 0,
             h.flags & flags::PATH2_FAULT != 0,
         ))
@@ -195,6 +210,39 @@ fn path_call(r: &Reader<'_>, h: &Header) -> Result<PathCall, DecodeError> {
     })
 }
 
+fn lookup(r: &Reader<'_>, h: &Header) -> Result<Lookup, DecodeError> {
+    let name_len = (r.u16(offset_of!(LookupEvent, name_len)) as usize).min(NAME_CAP);
+    let count = r.u16(offset_of!(LookupEvent, addr_count)) as usize;
+    let name = r.tail(h.kind, LookupEvent::TAIL, name_len)?;
+    let size = size_of::<LookupAddr>();
+    let raw = if count == 0 {
+        &[][..]
+    } else {
+        r.tail(h.kind, LookupEvent::TAIL + NAME_CAP, count * size)?
+    };
+    let mut addrs = Vec::new();
+    for entry in raw.chunks_exact(size) {
+        let family = u32::from_ne_bytes(entry[..4].try_into().expect("4 bytes"));
+        let bytes = &entry[offset_of!(LookupAddr, addr)..];
+        let ip = match family as i32 {
+            libc::AF_INET => IpAddr::from([bytes[0], bytes[1], bytes[2], bytes[3]]),
+            libc::AF_INET6 => IpAddr::from(<[u8; 16]>::try_from(&bytes[..16]).expect("16 bytes")),
+            _ => continue,
+        };
+        if !addrs.contains(&ip) {
+            addrs.push(ip);
+        }
+    }
+    Ok(Lookup {
+        enter: r.u32(offset_of!(LookupEvent, phase)) == phase::ENTER,
+        ret: h.ret,
+        name: String::from_utf8_lossy(name).into_owned(),
+        name_truncated: h.flags & flags::NAME_TRUNCATED != 0,
+        addrs,
+        addrs_truncated: h.flags & flags::ADDRS_TRUNCATED != 0,
+    })
+}
+
 fn exec_call(r: &Reader<'_>, h: &Header) -> Result<ExecCall, DecodeError> {
     let name_len = r.u16(offset_of!(ExecEvent, filename_len)) as usize;
     let argv_len = r.u16(offset_of!(ExecEvent, argv_len)) as usize;
@@ -203,7 +251,7 @@ fn exec_call(r: &Reader<'_>, h: &Header) -> Result<ExecCall, DecodeError> {
         h.flags & flags::PATH_TRUNCATED != 0,
         h.flags & flags::PATH_FAULT != 0,
     );
-    let blob = r.tail(h.kind, ExecEvent::TAIL + PATH_CAP, argv_len)?;
+    let blob = r.tail(h.kind, ExecEvent::TAIL + name_len, argv_len)?;
     let blob = blob.strip_suffix(&[0]).unwrap_or(blob);
     let argv = if blob.is_empty() {
         Vec::new()
@@ -270,9 +318,9 @@ pub mod encode {
         buf.resize(PathEvent::TAIL, 0);
         buf.extend_from_slice(p.as_bytes());
         if let Some(p2) = p2 {
-            buf.resize(PathEvent::TAIL + PATH_CAP, 0);
             buf.extend_from_slice(p2.as_bytes());
             ev.path2_len = p2.len() as u16;
+            ev.hdr.flags |= flags::HAS_PATH2;
         }
         ev.hdr.size = buf.len() as u32;
         put(&mut buf, 0, ev);
@@ -282,7 +330,6 @@ pub mod encode {
     pub fn exec(tgid: u32, kind: EventKind, filename: &str, argv: &[&str], ret: i64) -> Vec<u8> {
         let mut buf = vec![0; ExecEvent::TAIL];
         buf.extend_from_slice(filename.as_bytes());
-        buf.resize(ExecEvent::TAIL + PATH_CAP, 0);
         let mut blob = Vec::new();
         for a in argv {
             blob.extend_from_slice(a.as_bytes());
@@ -297,6 +344,70 @@ pub mod encode {
             filename_len: filename.len() as u16,
             argv_len: blob.len() as u16,
             ..Default::default()
+        };
+        put(&mut buf, 0, ev);
+        buf
+    }
+
+    /// A getaddrinfo entry (`addrs` empty) or return, as the uprobes write it: one entry per
+    /// `(family, bytes)`, family 0 for a skipped entry.
+    pub fn lookup(tgid: u32, enter: bool, name: &str, ret: i64, addrs: &[(u32, &[u8])]) -> Vec<u8> {
+        let mut buf = vec![0; LookupEvent::TAIL];
+        buf.extend_from_slice(name.as_bytes());
+        if !addrs.is_empty() {
+            buf.resize(LookupEvent::TAIL + NAME_CAP, 0);
+            for (family, bytes) in addrs {
+                let mut entry = LookupAddr {
+                    family: *family,
+                    addr: [0; 16],
+                };
+                entry.addr[..bytes.len()].copy_from_slice(bytes);
+                let at = buf.len();
+                put(&mut buf, at, entry);
+            }
+        }
+        let mut h = hdr(EventKind::Lookup, tgid, 0, ret);
+        h.size = buf.len() as u32;
+        let ev = LookupEvent {
+            hdr: h,
+            phase: if enter { phase::ENTER } else { phase::RETURN },
+            name_len: name.len() as u16,
+            addr_count: addrs.len() as u16,
+        };
+        put(&mut buf, 0, ev);
+        buf
+    }
+
+    pub fn runtime(tgid: u32, feature: u32, enter: bool) -> Vec<u8> {
+        let mut buf = Vec::new();
+        let mut h = hdr(EventKind::Runtime, tgid, 0, 0);
+        h.size = size_of::<RuntimeEvent>() as u32;
+        let ev = RuntimeEvent {
+            hdr: h,
+            feature,
+            phase: if enter { phase::ENTER } else { phase::RETURN },
+        };
+        put(&mut buf, 0, ev);
+        buf
+    }
+
+    pub fn dns(tgid: u32, fd: i32, sent: bool, peer: &[u8], payload: &[u8]) -> Vec<u8> {
+        let mut buf = vec![0; DnsEvent::TAIL];
+        buf.extend_from_slice(peer);
+        buf.resize(DnsEvent::TAIL + SOCKADDR_CAP, 0);
+        buf.extend_from_slice(payload);
+        let mut h = hdr(EventKind::Dns, tgid, 45, payload.len() as i64);
+        h.size = buf.len() as u32;
+        let ev = DnsEvent {
+            hdr: h,
+            fd,
+            direction: if sent {
+                dns_dir::SENT
+            } else {
+                dns_dir::RECEIVED
+            },
+            addr_len: peer.len() as u32,
+            payload_len: payload.len() as u32,
         };
         put(&mut buf, 0, ev);
         buf
@@ -345,6 +456,29 @@ mod tests {
             panic!()
         };
         assert_eq!(p.path2.unwrap().bytes.to_string(), "b");
+        // Two names cost two names: the second follows the first.
+        assert_eq!(rec.len(), PathEvent::TAIL + 2);
+
+        // rename("a", ""): an empty second path is still a second path.
+        let rec = encode::path(7, nr::RENAME, -100, "a", Some(""), 0, -2);
+        let Body::Path(p) = decode(&rec).unwrap().body else {
+            panic!()
+        };
+        assert_eq!(p.path2.map(|p| p.bytes.to_string()), Some(String::new()));
+    }
+
+    #[test]
+    fn a_second_path_or_argv_past_the_record_end_is_an_error() {
+        let rec = encode::path(7, nr::RENAMEAT2, -100, "abc", Some("defgh"), 0, 0);
+        assert!(matches!(
+            decode(&rec[..rec.len() - 1]),
+            Err(DecodeError::Truncated { .. })
+        ));
+        let rec = encode::exec(9, EventKind::Exec, "/bin/sh", &["sh", "-c", "x"], 0);
+        assert!(matches!(
+            decode(&rec[..rec.len() - 1]),
+            Err(DecodeError::Truncated { .. })
+        ));
     }
 
     #[test]
@@ -362,6 +496,64 @@ mod tests {
         assert_eq!(e.filename.bytes.to_string(), "/bin/sh");
         let argv: Vec<String> = e.argv.iter().map(|a| a.to_string()).collect();
         assert_eq!(argv, ["sh", "-c", "cat /etc/hostname"]);
+        // argv follows the filename: the record is as long as its strings.
+        assert_eq!(
+            rec.len(),
+            ExecEvent::TAIL + "/bin/sh".len() + "sh\0-c\0cat /etc/hostname\0".len()
+        );
+    }
+
+    #[test]
+    fn lookup_records_keep_the_name_and_distinct_addresses() {
+        let rec = encode::lookup(5, true, "api.example.com", 0, &[]);
+        let Body::Lookup(l) = decode(&rec).unwrap().body else {
+            panic!()
+        };
+        assert!(l.enter && l.addrs.is_empty());
+        assert_eq!(l.name, "api.example.com");
+
+        let v6 = "2001:db8::1"
+            .parse::<std::net::Ipv6Addr>()
+            .unwrap()
+            .octets();
+        let rec = encode::lookup(
+            5,
+            false,
+            "api.example.com",
+            0,
+            &[
+                (libc::AF_INET as u32, &[93, 184, 216, 34]),
+                (0, &[]), // an entry the kernel skipped (another socket type)
+                (libc::AF_INET as u32, &[93, 184, 216, 34]),
+                (libc::AF_INET6 as u32, &v6),
+            ],
+        );
+        let Body::Lookup(l) = decode(&rec).unwrap().body else {
+            panic!()
+        };
+        let addrs: Vec<String> = l.addrs.iter().map(|a| a.to_string()).collect();
+        assert_eq!(addrs, ["93.184.216.34", "2001:db8::1"]);
+        assert!(!l.enter && l.ret == 0);
+        // A return record cut before its address table is an error, not a silent empty list.
+        assert!(matches!(
+            decode(&rec[..LookupEvent::TAIL + NAME_CAP + 10]),
+            Err(DecodeError::Truncated { .. })
+        ));
+    }
+
+    #[test]
+    fn runtime_records_name_their_feature_and_unknown_features_are_errors() {
+        use permtrace_common::event::feature;
+        let rec = encode::runtime(3, feature::WORKER, true);
+        assert_eq!(
+            decode(&rec).unwrap().body,
+            Body::Runtime(RuntimeCall {
+                feature: Feature::Worker,
+                enter: true
+            })
+        );
+        let rec = encode::runtime(3, 99, true);
+        assert_eq!(decode(&rec), Err(DecodeError::UnknownFeature(99)));
     }
 
     #[test]

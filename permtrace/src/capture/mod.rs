@@ -129,6 +129,10 @@ pub struct CaptureStats {
     pub unresolved_paths: u64,
     /// Processes seen in the tree.
     pub processes: u64,
+    /// Processes of the tree still running when tracing stopped (`run`: when the command
+    /// exited, or at a second Ctrl-C). What they did afterwards is not in the capture.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub still_running: u64,
 }
 
 impl CaptureStats {
@@ -171,7 +175,9 @@ pub struct AccessStats {
     /// Calls a Node process made before it loaded any JavaScript file (runtime start-up).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub before_main: u64,
-    /// Calls made inside libc's resolver (getaddrinfo), which Node never checks.
+    /// Calls made inside a resolver, which Node never checks: libc's getaddrinfo (reading
+    /// /etc/hosts, resolv.conf, nsswitch.conf for `dns.lookup`), or c-ares reading its
+    /// configuration when Node's `dns` module sets it up.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub in_resolver: u64,
     pub first_seen_ms: u64,
@@ -267,18 +273,42 @@ pub struct RuntimeUse {
     #[serde(default)]
     pub inspector: u64,
     /// Whether these were observed directly (uprobes on the node binary) or inferred.
+    /// `true` only when every Node binary that ran had every feature probe attached; then a
+    /// zero above means the feature was not used.
     #[serde(default)]
     pub observed: bool,
+    /// What could not be watched, and why: a zero count then proves nothing for that binary.
+    /// Also lists C libraries whose `getaddrinfo` could not be probed (feature
+    /// "getaddrinfo"): host names those processes looked up are then missing from `names`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unobserved: Vec<ProbeGap>,
+}
+
+/// A binary in which some uprobes could not be attached.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProbeGap {
+    /// The executable (as the traced process ran it) or library.
+    pub binary: PathBytes,
+    /// Features not watched: worker, wasi, addon, inspector_open, inspector_connect,
+    /// getaddrinfo.
+    pub features: Vec<String>,
+    /// Why, e.g. "symbol not found (stripped binary?)".
+    pub reason: String,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NameRecord {
-    /// The name the application asked for.
+    /// The name the application asked for (for DNS messages, the question's name: never a
+    /// name from the CNAME chain).
     pub name: String,
     /// Addresses it resolved to.
     pub addresses: Vec<String>,
-    /// "getaddrinfo" or "dns".
+    /// "getaddrinfo" (libc, Node's `dns.lookup`, used by http, net and fetch) or "dns" (a DNS
+    /// message on port 53: c-ares for `dns.resolve*`, or a resolver that bypasses libc).
     pub via: String,
+    /// `count`: lookups (getaddrinfo calls, DNS queries sent); `ok`/`errors`: their outcomes
+    /// (errors by `EAI_*` or DNS response code). `in_resolver`: DNS messages libc's
+    /// getaddrinfo sent itself (their name may carry a search domain the app never used).
     pub stats: AccessStats,
 }
 

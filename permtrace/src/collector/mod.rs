@@ -4,13 +4,23 @@
 //! of days stays small.
 
 mod files;
+mod names;
 mod net;
 mod programs;
+mod runtime;
 mod spawns;
 mod stats;
 
+pub use runtime::ProbeReport;
+
 pub use spawns::is_path_search_step;
 
+#[cfg(test)]
+mod names_tests;
+#[cfg(test)]
+mod runtime_tests;
+#[cfg(test)]
+mod test_events;
 #[cfg(test)]
 mod tests;
 
@@ -18,7 +28,7 @@ pub use stats::record_access;
 
 use crate::{
     capture::{Capture, CaptureStats, SCHEMA, Target, ToolInfo, Window},
-    event::{Body, Event},
+    event::{Body, Event, Feature},
     pathbytes::PathBytes,
     resolve::{ProcState, Resolved, Resolver},
     tracer::KernelStats,
@@ -54,6 +64,8 @@ pub struct Collector {
     programs: programs::Programs,
     files: files::Files,
     net: net::Net,
+    names: names::Names,
+    runtime: runtime::Runtime,
     spawns: spawns::Spawns,
     events: u64,
     unresolved: u64,
@@ -69,6 +81,8 @@ impl Collector {
             programs: programs::Programs::default(),
             files: files::Files::default(),
             net: net::Net::default(),
+            names: names::Names::default(),
+            runtime: runtime::Runtime::default(),
             spawns: spawns::Spawns::default(),
             events: 0,
             unresolved: 0,
@@ -81,6 +95,8 @@ impl Collector {
         c.programs.load(&capture.programs);
         c.files.load(&capture.files);
         c.net.load(&capture.network);
+        c.names.load(&capture.names);
+        c.runtime.load(&capture.runtime);
         c.spawns.load(&capture.spawns);
         c.events = capture.stats.events;
         c.unresolved = capture.stats.unresolved_paths;
@@ -88,6 +104,7 @@ impl Collector {
     }
 
     pub fn seed(&mut self, tgid: u32, seed: ProcessSeed, ts_ns: u64) {
+        self.names.seed(tgid, seed.program.is_some());
         if let Some((exe, argv)) = seed.program {
             let now = self.clock.unix_ms(ts_ns);
             self.programs.exec(tgid, &exe, &argv, now);
@@ -114,22 +131,25 @@ impl Collector {
         let resolved = self.resolver.apply(ev);
         match &ev.body {
             Body::Path(call) => {
-                let ctx = self.programs.context(ev.tgid);
+                let ctx = self.context(ev);
                 self.unresolved += self.files.record(call, &resolved, ctx, now);
-                if call.ret >= 0 {
-                    if let Some(p) = resolved.path.as_ref().and_then(|r| r.path()) {
+                if let Some(p) = resolved.path.as_ref().and_then(|r| r.path()) {
+                    self.runtime.opened(ev.tid, p);
+                    if call.ret >= 0 {
                         self.programs.saw_open(ev.tgid, p, call);
                     }
                 }
             }
             Body::Sock(call) => {
-                let ctx = self.programs.context(ev.tgid);
-                self.net.record(call, sock.as_ref(), ctx, now);
+                let ctx = self.context(ev);
+                let names = (&self.names, ev.tgid);
+                self.net.record(call, sock.as_ref(), names, ctx, now);
             }
             Body::Exec(exec) => {
                 let filename = resolved.path.as_ref().and_then(|r| r.path()).cloned();
                 let filename = filename.unwrap_or_else(|| exec.filename.bytes.clone());
                 let program = if exec.ret == 0 {
+                    self.names.exec(ev.tgid);
                     let id = self.programs.exec(ev.tgid, &filename, &exec.argv, now);
                     self.note_node(ev.tgid);
                     Some(id)
@@ -142,11 +162,56 @@ impl Collector {
                         .record(parent, &filename, exec, program, ctx, now);
                 }
             }
-            Body::Fork { child } => self.programs.fork(ev.tgid, *child),
-            Body::Exit { .. } => self.programs.exit(ev.tgid),
-            Body::Fd(_) | Body::Dns(_) => {}
+            Body::Fork { child } => {
+                self.programs.fork(ev.tgid, *child);
+                self.names.fork(ev.tgid, *child);
+            }
+            Body::Exit { .. } => {
+                self.programs.exit(ev.tgid);
+                self.names.exit(ev.tgid);
+            }
+            Body::Dns(msg) => {
+                let ctx = self.context(ev);
+                let stream = self
+                    .resolver
+                    .process(ev.tgid)
+                    .and_then(|s| s.socket(msg.fd))
+                    .map(|s| s.sock_type & 0xf == libc::SOCK_STREAM as u32);
+                // Port 53 traffic that is not a DNS message names nothing: it stays in the
+                // event log only.
+                self.names.dns(ev.tgid, msg, stream, ctx, now);
+            }
+            Body::Lookup(l) => {
+                let ctx = self.programs.context(ev.tgid);
+                self.names.lookup(ev.tgid, ev.tid, l, ctx, now);
+            }
+            Body::Runtime(call) if call.feature == Feature::ResolverInit => {
+                self.names.resolver_window(ev.tgid, ev.tid, call.enter);
+            }
+            Body::Runtime(call) => self.runtime.call(ev.tid, *call),
+            Body::Fd(_) => {}
         }
         resolved
+    }
+
+    /// Who made the event's call, and whether libc's resolver made it on the app's behalf.
+    fn context(&self, ev: &Event) -> stats::Context {
+        let mut ctx = self.programs.context(ev.tgid);
+        ctx.in_resolver = self.names.in_resolver(ev.tid);
+        ctx
+    }
+
+    /// What attaching uprobes achieved for the program process `tgid` runs (its node
+    /// binary), or for a library it loaded (`library`: its path).
+    pub fn note_probes(&mut self, tgid: u32, library: Option<PathBytes>, report: ProbeReport) {
+        let binary = match library {
+            Some(lib) => lib,
+            None => match self.programs.exe_of(tgid) {
+                Some(exe) => exe,
+                None => return,
+            },
+        };
+        self.runtime.probed(binary, report);
     }
 
     /// The first Node program in the tree defines the target's node binary and entry.
@@ -209,13 +274,14 @@ impl Collector {
                 decode_errors,
                 unresolved_paths: self.unresolved,
                 processes: self.programs.processes_seen(),
+                still_running: 0,
             },
             programs: self.programs.to_records(),
             files: self.files.to_records(),
             network: self.net.to_records(),
             spawns: self.spawns.to_records(),
-            runtime: Default::default(),
-            names: Vec::new(),
+            runtime: self.runtime.to_record(&self.programs.node_exes()),
+            names: self.names.to_records(),
             sources: Vec::new(),
         }
     }

@@ -1,10 +1,13 @@
 //! Per-endpoint aggregates: connects, binds, listens and addressed sends.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use permtrace_common::syscalls::nr;
 
-use super::stats::{Context, merge_stats, record_access};
+use super::{
+    names::Names,
+    stats::{Context, merge_stats, record_access},
+};
 use crate::{
     capture::{AccessStats, NetOp, NetRecord, Protocol},
     event::SockCall,
@@ -15,8 +18,16 @@ use crate::{
 type Key = (NetOp, Family, Protocol, String, Option<u16>);
 
 #[derive(Default)]
+struct Endpoint {
+    loopback: bool,
+    stats: AccessStats,
+    hostnames: BTreeSet<String>,
+    name_unknown: bool,
+}
+
+#[derive(Default)]
 pub struct Net {
-    map: HashMap<Key, (bool, AccessStats)>,
+    map: HashMap<Key, Endpoint>,
 }
 
 impl Net {
@@ -26,16 +37,24 @@ impl Net {
                 continue;
             };
             let key = (op, family, proto, r.address.clone(), r.port);
-            let entry = self
-                .map
-                .entry(key)
-                .or_insert((r.loopback, AccessStats::default()));
-            merge_stats(&mut entry.1, &r.stats);
+            let entry = self.map.entry(key).or_default();
+            entry.loopback = r.loopback;
+            entry.hostnames.extend(r.hostnames.iter().cloned());
+            entry.name_unknown |= r.name_unknown;
+            merge_stats(&mut entry.stats, &r.stats);
         }
     }
 
-    /// `sock` is what was known about the fd before this call.
-    pub fn record(&mut self, call: &SockCall, sock: Option<&SocketInfo>, ctx: Context, now: u64) {
+    /// `sock` is what was known about the fd before this call; `names` says what the
+    /// destination of a connect or send is called in process `tgid`'s tree.
+    pub fn record(
+        &mut self,
+        call: &SockCall,
+        sock: Option<&SocketInfo>,
+        (names, tgid): (&Names, u32),
+        ctx: Context,
+        now: u64,
+    ) {
         let op = match call.nr {
             nr::CONNECT => NetOp::Connect,
             nr::BIND => NetOp::Bind,
@@ -66,8 +85,16 @@ impl Net {
         let entry = self
             .map
             .entry((op, family, protocol, address, port))
-            .or_insert((loopback, AccessStats::default()));
-        record_access(&mut entry.1, call.ret, ctx, now);
+            .or_default();
+        entry.loopback = loopback;
+        if matches!(op, NetOp::Connect | NetOp::SendTo)
+            && let Some(ip) = addr.as_ref().and_then(SockAddr::ip)
+        {
+            let naming = names.naming(tgid, ip, port);
+            entry.hostnames.extend(naming.hostnames);
+            entry.name_unknown |= naming.name_unknown;
+        }
+        record_access(&mut entry.stats, call.ret, ctx, now);
     }
 
     pub fn len(&self) -> usize {
@@ -78,20 +105,18 @@ impl Net {
         let mut out: Vec<NetRecord> = self
             .map
             .iter()
-            .map(
-                |((op, family, protocol, address, port), (loopback, stats))| NetRecord {
-                    op: Some(*op),
-                    family: Some(*family),
-                    protocol: Some(*protocol),
-                    address: address.clone(),
-                    port: *port,
-                    loopback: *loopback,
-                    hostnames: Vec::new(),
-                    name_unknown: false,
-                    stats: stats.clone(),
-                    seen_in: Vec::new(),
-                },
-            )
+            .map(|((op, family, protocol, address, port), e)| NetRecord {
+                op: Some(*op),
+                family: Some(*family),
+                protocol: Some(*protocol),
+                address: address.clone(),
+                port: *port,
+                loopback: e.loopback,
+                hostnames: e.hostnames.iter().cloned().collect(),
+                name_unknown: e.name_unknown,
+                stats: e.stats.clone(),
+                seen_in: Vec::new(),
+            })
             .collect();
         out.sort_by(|a, b| (a.op, &a.address, a.port).cmp(&(b.op, &b.address, b.port)));
         out

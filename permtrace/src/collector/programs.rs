@@ -153,6 +153,22 @@ impl Programs {
         p.is_node.then(|| (p.exe.clone(), parse_node_argv(&p.argv)))
     }
 
+    /// The executable process `tgid` runs.
+    pub fn exe_of(&self, tgid: u32) -> Option<PathBytes> {
+        Some(self.list[self.program_of(tgid)? as usize].exe.clone())
+    }
+
+    /// Distinct executables of the Node programs seen.
+    pub fn node_exes(&self) -> Vec<PathBytes> {
+        let mut out: Vec<PathBytes> = Vec::new();
+        for p in self.list.iter().filter(|p| p.is_node) {
+            if !out.contains(&p.exe) {
+                out.push(p.exe.clone());
+            }
+        }
+        out
+    }
+
     pub fn processes_seen(&self) -> u64 {
         self.processes_seen
     }

@@ -19,30 +19,40 @@ pub struct Context {
 /// Counts one call with result `ret` (negative errno on failure). `EINPROGRESS` counts as
 /// success: a non-blocking connect was attempted, which is what a policy must allow.
 pub fn record_access(s: &mut AccessStats, ret: i64, ctx: Context, now_ms: u64) {
+    record_attempt(s, ctx, now_ms);
+    let error = (ret < 0 && ret != -(libc::EINPROGRESS as i64)).then(|| errno_name(-ret));
+    record_result(s, error);
+}
+
+/// Counts one attempt (who, when, in which phase) without its outcome; see [`record_result`].
+pub fn record_attempt(s: &mut AccessStats, ctx: Context, now_ms: u64) {
     if s.count == 0 || now_ms < s.first_seen_ms {
         s.first_seen_ms = now_ms;
     }
     s.last_seen_ms = s.last_seen_ms.max(now_ms);
     s.count += 1;
-    if ret >= 0 || ret == -(libc::EINPROGRESS as i64) {
-        s.ok += 1;
-    } else {
-        *s.errors.entry(errno_name(-ret)).or_default() += 1;
-    }
     if ctx.before_main {
         s.before_main += 1;
     }
     if ctx.in_resolver {
         s.in_resolver += 1;
     }
-    if let Some(p) = ctx.program {
-        if !s.by.contains(&p) {
-            if s.by.len() < MAX_BY {
-                s.by.push(p);
-            } else {
-                s.by_more += 1;
-            }
+    if let Some(p) = ctx.program
+        && !s.by.contains(&p)
+    {
+        if s.by.len() < MAX_BY {
+            s.by.push(p);
+        } else {
+            s.by_more += 1;
         }
+    }
+}
+
+/// Counts the outcome of an attempt: success, or the name of what went wrong.
+pub fn record_result(s: &mut AccessStats, error: Option<String>) {
+    match error {
+        None => s.ok += 1,
+        Some(e) => *s.errors.entry(e).or_default() += 1,
     }
 }
 

@@ -2,6 +2,7 @@
 
 pub mod attach;
 pub mod diff;
+pub mod hosts;
 pub mod merge;
 pub mod policy;
 pub mod run;
@@ -18,5 +19,6 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
         Command::Policy(args) => policy::policy(args),
         Command::Merge(args) => merge::merge(args),
         Command::Diff(args) => diff::diff(args),
+        Command::Hosts(args) => hosts::hosts(args),
     }
 }

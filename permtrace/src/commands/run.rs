@@ -20,7 +20,7 @@ use crate::{
     target::{
         ExecOutcome, SignalSource, Signals, SpawnSpec, exit_code_of, resolve_user, wait_nohang,
     },
-    tracer::{Tracer, TracerOptions},
+    tracer::{Tracer, TracerOptions, check_privileges, likely_node_binaries},
 };
 
 /// Environment variables that make Node read files natively or change its options.
@@ -33,6 +33,9 @@ const NODE_ENV: &[&str] = &[
 ];
 
 pub fn run(args: RunArgs) -> Result<i32> {
+    // First, so that a user without the rights gets this message and not an error about
+    // some directory, and nothing is created or started.
+    check_privileges()?;
     let user = resolve_user(args.user.as_deref())?;
     let owner = user.as_ref().map(|u| (u.uid, u.gid));
     let cwd = match &args.cwd {
@@ -57,12 +60,16 @@ pub fn run(args: RunArgs) -> Result<i32> {
         ..Default::default()
     };
     let mut tracer = Tracer::start(&opts, false)?;
+    for node in likely_node_binaries(&args.command[0], &cwd) {
+        tracer.probe_node_binary(&node);
+    }
 
     let spec = SpawnSpec {
         argv: args.command.clone(),
         cwd: args.cwd.clone(),
         user: user.clone(),
     };
+    Signals::block()?;
     let child = spec.fork_paused()?;
     let pid = child.pid;
     let started = Instant::now();
@@ -104,8 +111,11 @@ pub fn run(args: RunArgs) -> Result<i32> {
         clock::boot_ns(),
     );
 
-    // From here the child is followed: its exec and everything after are captured.
-    tracer.track(pid, track::ROOT)?;
+    // From here the child is followed: its exec and everything after are captured. A child
+    // whose set-up failed has exited: tracking its (free) pid could follow a stranger.
+    if child.ready {
+        tracer.track(pid, track::ROOT)?;
+    }
     let outcome = child.release()?;
     let what = args
         .command
@@ -140,6 +150,9 @@ pub fn run(args: RunArgs) -> Result<i32> {
         let ending = trace_until_exit(&mut session, pid).await?;
         anyhow::Ok((session, ending))
     })?;
+    // Tracing ends with the command. Descendants that outlive it (daemons, `cmd &`) are let
+    // go: without that, one that keeps making syscalls would keep this drain busy forever.
+    let still_running = session.tracer.untrack_all()?;
     while session.drain()? > 0 {}
     session.flush_log()?;
 
@@ -159,7 +172,11 @@ pub fn run(args: RunArgs) -> Result<i32> {
     if let Some(node) = session.collector.target_mut().node.as_mut() {
         node.version = detect_node_version(&node.exe, user.as_ref());
     }
-    let capture = session.capture();
+    let mut capture = session.capture();
+    capture.stats.still_running = still_running.len() as u64;
+    if !still_running.is_empty() {
+        log::info!("still running when tracing stopped: {still_running:?}");
+    }
     let json = serde_json::to_vec_pretty(&capture).context("serializing the capture")?;
     let written = out.write_atomic("capture.json", &json)?;
     print_summary(
@@ -168,6 +185,7 @@ pub fn run(args: RunArgs) -> Result<i32> {
         started.elapsed().as_secs_f64(),
     );
     eprintln!("permtrace: wrote {}", written.display());
+    crate::policy::emit_drafts(&out, &capture, &args.policy);
     std::io::stderr().flush().ok();
     Ok(code)
 }

@@ -27,6 +27,14 @@ pub fn print_summary(cap: &Capture, what: &str, seconds: f64) {
             cap.stats.decode_errors
         );
     }
+    if cap.stats.still_running > 0 {
+        eprintln!(
+            "permtrace: {} process(es) of the traced tree were still running when tracing \
+             stopped; what they do from now on is not in the capture (`permtrace attach --pid` \
+             follows a service that outlives the command that started it)",
+            cap.stats.still_running
+        );
+    }
     if cap.stats.unresolved_paths > 0 {
         eprintln!(
             "permtrace: {} path arguments could not be made absolute; they are kept as given and \

@@ -95,7 +95,10 @@ impl Resolver {
             }
             Body::Exec(exec) => {
                 let state = self.procs.get(&ev.tgid);
-                let path = Some(resolve(state, exec.dirfd, &exec.filename, 0));
+                let path = Some(
+                    through_fd_alias(state, &exec.filename)
+                        .unwrap_or_else(|| resolve(state, exec.dirfd, &exec.filename, 0)),
+                );
                 if exec.ret == 0 {
                     if let Some(s) = self.procs.get_mut(&ev.tgid) {
                         s.on_exec();
@@ -139,7 +142,7 @@ impl Resolver {
                 self.procs.remove(&ev.tgid);
                 Resolved::default()
             }
-            Body::Dns(_) => Resolved::default(),
+            Body::Dns(_) | Body::Lookup(_) | Body::Runtime(_) => Resolved::default(),
         }
     }
 
@@ -184,6 +187,23 @@ impl Resolver {
             }
             _ => {}
         }
+    }
+}
+
+/// A successful `execveat(fd, "name")` or `fexecve(fd)` is reported by the kernel as an exec
+/// of `/dev/fd/<fd>/name` or `/dev/fd/<fd>`: resolved through the fd table like any dirfd.
+fn through_fd_alias(state: Option<&ProcState>, raw: &RawPath) -> Option<Resolution> {
+    if !raw.is_complete() {
+        return None;
+    }
+    let rest = raw.bytes.as_bytes().strip_prefix(b"/dev/fd/")?;
+    let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    let fd: i32 = std::str::from_utf8(&rest[..digits]).ok()?.parse().ok()?;
+    let base = state?.fd_path(fd)?;
+    match &rest[digits..] {
+        [] => Some(Resolution::Absolute(base.clone())),
+        [b'/', name @ ..] => Some(Resolution::Absolute(resolve_lexically(base, name))),
+        _ => None,
     }
 }
 

@@ -2,7 +2,9 @@
 
 use std::collections::HashMap;
 
-use permtrace_common::syscalls::nr;
+use permtrace_common::syscalls::{
+    F_DUPFD, F_DUPFD_CLOEXEC, F_SETFD, FD_CLOEXEC, FIOCLEX, FIONCLEX, O_CLOEXEC, nr,
+};
 
 use crate::{event::FdCall, pathbytes::PathBytes};
 
@@ -63,29 +65,35 @@ impl ProcState {
     }
 
     pub fn on_fd_call(&mut self, call: &FdCall) {
-        let (from, to) = match call.nr {
-            nr::FCHDIR => {
+        if call.ret < 0 && call.nr != nr::FCHDIR {
+            return;
+        }
+        // (source fd, new fd, whether the new fd is close-on-exec)
+        let (from, to, cloexec) = match (call.nr, call.b as u64) {
+            (nr::FCHDIR, _) => {
                 if call.ret == 0 {
                     self.cwd = self.fd_path(call.a as i32).cloned();
                 }
                 return;
             }
-            nr::DUP | nr::FCNTL => (call.a as i32, call.ret as i32),
-            nr::DUP2 | nr::DUP3 => (call.a as i32, call.b as i32),
+            (nr::FCNTL, F_SETFD) => {
+                return self.set_cloexec(call.a, call.c as u64 & FD_CLOEXEC != 0);
+            }
+            (nr::IOCTL, FIOCLEX) => return self.set_cloexec(call.a, true),
+            (nr::IOCTL, FIONCLEX) => return self.set_cloexec(call.a, false),
+            (nr::IOCTL, _) => return,
+            (nr::DUP, _) => (call.a, call.ret, false),
+            (nr::FCNTL, F_DUPFD) => (call.a, call.ret, false),
+            (nr::FCNTL, F_DUPFD_CLOEXEC) => (call.a, call.ret, true),
+            (nr::FCNTL, _) => return,
+            (nr::DUP2, _) => (call.a, call.b, false),
+            (nr::DUP3, _) => (call.a, call.b, call.c as u64 & O_CLOEXEC != 0),
             _ => return,
         };
-        if call.ret < 0 {
-            return;
-        }
+        let (from, to) = (from as i32, to as i32);
         match self.fds.get(&from).cloned() {
             Some(FdTarget::Path { path, .. }) => {
-                self.fds.insert(
-                    to,
-                    FdTarget::Path {
-                        path,
-                        cloexec: false,
-                    },
-                );
+                self.fds.insert(to, FdTarget::Path { path, cloexec });
             }
             Some(t) => {
                 self.fds.insert(to, t);
@@ -93,6 +101,12 @@ impl ProcState {
             None => {
                 self.fds.remove(&to);
             }
+        }
+    }
+
+    fn set_cloexec(&mut self, fd: i64, on: bool) {
+        if let Some(FdTarget::Path { cloexec, .. }) = self.fds.get_mut(&(fd as i32)) {
+            *cloexec = on;
         }
     }
 }

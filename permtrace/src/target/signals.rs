@@ -39,22 +39,40 @@ pub const WATCHED: [i32; 5] = [
     libc::SIGCHLD,
 ];
 
+fn watched_set() -> libc::sigset_t {
+    // SAFETY: plain libc calls on a local sigset.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        for s in WATCHED {
+            libc::sigaddset(&mut set, s);
+        }
+        set
+    }
+}
+
 impl Signals {
-    /// Blocks the watched signals for this process and opens a signalfd for them. Call after
-    /// forking the child (it resets its own mask anyway) and inside a tokio runtime.
+    /// Blocks the watched signals for this process: from now on they wait for the signalfd
+    /// instead of killing permtrace. Call before forking the command, so a SIGTERM that
+    /// arrives while it starts is forwarded to it instead of leaving it running untraced
+    /// (the child clears its mask before exec).
+    pub fn block() -> Result<()> {
+        let set = watched_set();
+        // SAFETY: valid sigset pointer; the old mask is not needed.
+        if unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) } != 0 {
+            return Err(io::Error::last_os_error()).context("blocking signals");
+        }
+        Ok(())
+    }
+
+    /// Blocks the watched signals (if [`Signals::block`] was not called yet) and opens a
+    /// signalfd for them; signals that arrived while blocked are read from it first. Call
+    /// inside a tokio runtime.
     pub fn open() -> Result<Signals> {
-        // SAFETY: plain libc calls on a local sigset.
-        let fd = unsafe {
-            let mut set: libc::sigset_t = std::mem::zeroed();
-            libc::sigemptyset(&mut set);
-            for s in WATCHED {
-                libc::sigaddset(&mut set, s);
-            }
-            if libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) != 0 {
-                return Err(io::Error::last_os_error()).context("blocking signals");
-            }
-            libc::signalfd(-1, &set, libc::SFD_NONBLOCK | libc::SFD_CLOEXEC)
-        };
+        Self::block()?;
+        let set = watched_set();
+        // SAFETY: valid sigset pointer.
+        let fd = unsafe { libc::signalfd(-1, &set, libc::SFD_NONBLOCK | libc::SFD_CLOEXEC) };
         if fd < 0 {
             return Err(io::Error::last_os_error()).context("signalfd");
         }

@@ -1,5 +1,6 @@
-//! Fork, pause, track, release, exec: the child's first syscall after the release is
-//! already traced, so the dynamic loader's opens are in the capture.
+//! Fork, set up, pause, track, release, exec: the child's first syscall after the release
+//! is already traced, so the dynamic loader's opens are in the capture, and nothing of the
+//! set-up (switching user, --cwd) is, because the child is only tracked once it is done.
 //!
 //! `std::process::Command` cannot do this: `spawn()` only returns after the exec, and a
 //! `pre_exec` hook that waited for the parent would deadlock on Command's own exec-error pipe.
@@ -29,6 +30,9 @@ pub struct SpawnSpec {
 /// A forked child blocked before its exec, waiting for [`PausedChild::release`].
 pub struct PausedChild {
     pub pid: u32,
+    /// The child finished its set-up and waits for the release. When false it failed and
+    /// exited (the reason comes out of `release`): it must not be tracked, its pid is free.
+    pub ready: bool,
     release: OwnedFd,
     exec_error: OwnedFd,
 }
@@ -81,7 +85,13 @@ impl SpawnSpec {
             None => None,
         };
 
+        let groups: Vec<libc::gid_t> = self
+            .user
+            .as_ref()
+            .map(|u| u.groups.clone())
+            .unwrap_or_default();
         let (release_r, release_w) = pipe()?;
+        let (ready_r, ready_w) = pipe()?;
         let (error_r, error_w) = pipe()?;
         // SAFETY: the process is single-threaded here (documented precondition), so the child
         // may run the code below; it only calls async-signal-safe functions.
@@ -94,8 +104,10 @@ impl SpawnSpec {
             let err = error_w.as_raw_fd();
             child_main(
                 release_r.as_raw_fd(),
+                ready_w.as_raw_fd(),
                 err,
                 self.user.as_ref(),
+                &groups,
                 cwd.as_ref(),
                 &prog,
                 &argv_ptrs,
@@ -103,9 +115,14 @@ impl SpawnSpec {
             );
         }
         drop(release_r);
+        drop(ready_w);
         drop(error_w);
+        // One byte when the set-up is done; end of file when it failed and the child exited.
+        let mut byte = [0u8; 1];
+        let ready = read_full(&ready_r, &mut byte).context("waiting for the child")? == 1;
         Ok(PausedChild {
             pid: pid as u32,
+            ready,
             release: release_w,
             exec_error: error_r,
         })
@@ -115,7 +132,9 @@ impl SpawnSpec {
 impl PausedChild {
     /// Lets the child exec, and reports whether the exec worked.
     pub fn release(self) -> Result<ExecOutcome> {
-        write_all(&self.release, &[1]).context("releasing the child")?;
+        if self.ready {
+            write_all(&self.release, &[1]).context("releasing the child")?;
+        }
         drop(self.release);
         let mut report = [0u8; 8];
         let n = read_full(&self.exec_error, &mut report).context("reading the exec result")?;
@@ -128,7 +147,7 @@ impl PausedChild {
             STEP_EXEC if errno == libc::ENOENT || errno == libc::ENOTDIR => ExecOutcome::NotFound,
             STEP_EXEC => ExecOutcome::NotExecutable(errno),
             STEP_GROUPS => ExecOutcome::SetupFailed {
-                step: "initgroups",
+                step: "setgroups",
                 errno,
             },
             STEP_GID => ExecOutcome::SetupFailed {
@@ -176,8 +195,10 @@ fn child_env(user: Option<&TargetUser>) -> Vec<CString> {
 #[allow(clippy::too_many_arguments)]
 fn child_main(
     release: i32,
+    ready: i32,
     err: i32,
     user: Option<&TargetUser>,
+    groups: &[libc::gid_t],
     cwd: Option<&CString>,
     prog: &CString,
     argv: &[*const libc::c_char],
@@ -207,10 +228,11 @@ fn child_main(
         libc::sigemptyset(&mut empty);
         libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
 
-        // Identity and directory are set before the release, so that the NSS lookups of
-        // initgroups are not mistaken for the program's own opens.
+        // Identity and directory are set before the parent starts tracking this process
+        // (it waits for `ready`), so they are not mistaken for the program's own accesses.
+        // Only plain syscalls here: the groups were looked up before the fork.
         if let Some(u) = user {
-            if libc::initgroups(u.name.as_ptr(), u.gid) != 0 {
+            if libc::setgroups(groups.len(), groups.as_ptr()) != 0 {
                 fail(STEP_GROUPS);
             }
             if libc::setgid(u.gid) != 0 {
@@ -225,7 +247,9 @@ fn child_main(
                 fail(STEP_CHDIR);
             }
         }
-        let mut byte = 0u8;
+        let mut byte = 1u8;
+        libc::write(ready, (&raw const byte).cast(), 1);
+        libc::close(ready);
         if libc::read(release, (&raw mut byte).cast(), 1) != 1 {
             // The tracer went away before releasing us: do not run untraced.
             libc::_exit(125);

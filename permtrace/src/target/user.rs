@@ -10,6 +10,10 @@ pub struct TargetUser {
     pub gid: u32,
     pub name: CString,
     pub home: Option<CString>,
+    /// Supplementary groups, looked up here (NSS: /etc/group, nscd, systemd...) and not in
+    /// the forked child: there they would be traced as if the program had made them, and
+    /// NSS is not async-signal-safe. The child only calls setgroups.
+    pub groups: Vec<u32>,
 }
 
 /// The user to run the command as: `--user` wins, then sudo's invoking user. `None` means
@@ -32,6 +36,7 @@ pub fn resolve_user(explicit: Option<&str>) -> Result<Option<TargetUser>> {
         user.gid = gid
             .parse()
             .with_context(|| format!("SUDO_GID={gid} is not a number"))?;
+        user.groups = supplementary_groups(&user.name, user.gid)?;
     }
     Ok(Some(user))
 }
@@ -77,12 +82,34 @@ fn lookup(what: Lookup<'_>) -> Result<TargetUser> {
             (!pwd.pw_dir.is_null()).then(|| CStr::from_ptr(pwd.pw_dir).to_owned()),
         )
     };
+    let groups = supplementary_groups(&name, pwd.pw_gid)?;
     Ok(TargetUser {
         uid: pwd.pw_uid,
         gid: pwd.pw_gid,
         name,
         home,
+        groups,
     })
+}
+
+/// The groups `initgroups(name, gid)` would set: `gid` and every group listing the user.
+fn supplementary_groups(name: &CStr, gid: u32) -> Result<Vec<u32>> {
+    let mut capacity: libc::c_int = 32;
+    loop {
+        let mut groups = vec![0 as libc::gid_t; capacity as usize];
+        let mut count = capacity;
+        // SAFETY: groups has room for `count` entries; getgrouplist writes at most that many
+        // and reports the number it needs in `count`.
+        let rc = unsafe { libc::getgrouplist(name.as_ptr(), gid, groups.as_mut_ptr(), &mut count) };
+        if rc >= 0 {
+            groups.truncate(count.max(0) as usize);
+            return Ok(groups);
+        }
+        if count <= capacity || capacity >= 65536 {
+            bail!("cannot list the groups of user {}", name.to_string_lossy());
+        }
+        capacity = count;
+    }
 }
 
 fn unsafe_zeroed() -> libc::passwd {
@@ -102,6 +129,11 @@ mod tests {
             lookup(Lookup::Uid(0)).unwrap().name.to_str().unwrap(),
             "root"
         );
+        // The primary group is always among the groups set for the user.
+        assert!(root.groups.contains(&0), "{:?}", root.groups);
+        let nobody = lookup(Lookup::Name("nobody")).unwrap();
+        assert!(nobody.groups.contains(&nobody.gid));
+        assert!(!nobody.groups.contains(&0), "{:?}", nobody.groups);
         let err = lookup(Lookup::Name("no-such-user-permtrace")).unwrap_err();
         assert!(err.to_string().contains("no such user"), "{err}");
     }

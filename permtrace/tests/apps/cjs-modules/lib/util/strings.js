@@ -1,0 +1,3 @@
+'use strict';
+
+exports.slug = (s) => s.trim().toLowerCase().replace(/[^a-z0-9]+/g, '-');
