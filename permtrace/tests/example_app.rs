@@ -1,7 +1,8 @@
 //! The bundled example app (examples/demo, what `cargo xtask demo` traces) under the real
-//! tracer, on the system Node 20 and on Node 26: it runs to completion by itself, and the
-//! capture holds what it is known to do: its config read, its local module and vendored
-//! dependency, its log write, its HTTP listener and client connect, and its helper program.
+//! tracer, on the system Node 20 and on Node 26: it runs to completion by itself; the
+//! capture holds what it is known to do (its config read, its local module and vendored
+//! dependency, its log write, its HTTP listener and client connect, its helper program); and
+//! the app runs again under the drafted flags (and on 26 the config file) with nothing denied.
 
 mod common;
 
@@ -33,7 +34,49 @@ fn copy_app(to: &Path) {
     copy(&example_dir(), to);
 }
 
-fn trace_example(node: &Path) -> (Value, String) {
+/// Runs the app with `node <node_args> server.js`; asserts it succeeds with nothing denied.
+fn run_app(node: &Path, node_args: &[String], app: &Path) -> String {
+    let output = std::process::Command::new(node)
+        .args(node_args)
+        .arg("server.js")
+        .current_dir(app)
+        .output()
+        .expect("starting node");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success() && !stderr.contains("ERR_ACCESS_DENIED"),
+        "the example app failed under {node_args:?} ({}):\n{stdout}\n{stderr}",
+        output.status
+    );
+    assert_eq!(stdout.matches("-> Hello, ").count(), 3, "{stdout}");
+    // Not vacuous: the same options do enforce, and deny a read the app never made.
+    let probe = std::process::Command::new(node)
+        .args(node_args)
+        .arg("-e")
+        .arg("process.exit(process.permission && !process.permission.has('fs.read', '/etc/hostname') ? 0 : 3)")
+        .current_dir(app)
+        .status()
+        .expect("starting node");
+    assert!(
+        probe.success(),
+        "{node_args:?} does not deny reading /etc/hostname"
+    );
+    stdout
+}
+
+fn draft_flags(out: &Path) -> Vec<String> {
+    std::fs::read_to_string(out.join("node-flags.txt"))
+        .expect("permtrace run wrote no node-flags.txt")
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(String::from)
+        .collect()
+}
+
+/// Traces the app from a private copy; returns the capture, the app's stdout, the copy's
+/// directory and permtrace's output directory (kept alive by the returned TempDir).
+fn trace_example(node: &Path) -> (Value, String, PathBuf, PathBuf, tempfile::TempDir) {
     common::require_kernel();
     let tmp = tempfile::tempdir().unwrap();
     let app = tmp.path().join("app");
@@ -59,7 +102,7 @@ fn trace_example(node: &Path) -> (Value, String) {
     let capture: Value =
         serde_json::from_slice(&std::fs::read(out.join("capture.json")).unwrap()).unwrap();
     check_capture(&capture, &app);
-    (capture, stdout)
+    (capture, stdout, app, out, tmp)
 }
 
 fn file<'a>(capture: &'a Value, path: &Path) -> &'a Value {
@@ -135,8 +178,9 @@ fn check_capture(capture: &Value, app: &Path) {
 }
 
 #[test]
-fn example_app_on_node_20_is_captured_whole() {
-    let (capture, stdout) = trace_example(Path::new("/usr/bin/node"));
+fn example_app_on_node_20_is_captured_whole_and_runs_under_its_draft() {
+    let node = Path::new("/usr/bin/node");
+    let (capture, stdout, app, out, _tmp) = trace_example(node);
     assert!(
         capture["target"]["node"]["version"]
             .as_str()
@@ -145,12 +189,28 @@ fn example_app_on_node_20_is_captured_whole() {
     );
     assert!(stdout.contains("helper program says Linux"), "{stdout}");
     assert_eq!(stdout.matches("-> Hello, ").count(), 3, "{stdout}");
+
+    let flags = draft_flags(&out);
+    assert_eq!(flags[0], "--experimental-permission", "{flags:?}");
+    run_app(node, &flags, &app);
 }
 
 #[test]
-fn example_app_on_node_26_is_captured_whole() {
-    let (capture, stdout) = trace_example(&common::node_binary("26.10.0"));
+fn example_app_on_node_26_is_captured_whole_and_runs_under_its_draft() {
+    let node = common::node_binary("26.10.0");
+    let (capture, stdout, app, out, _tmp) = trace_example(&node);
     assert_eq!(capture["target"]["node"]["version"], "26.10.0");
     assert!(stdout.contains("helper program says Linux"), "{stdout}");
     assert_eq!(stdout.matches("-> Hello, ").count(), 3, "{stdout}");
+
+    let flags = draft_flags(&out);
+    assert_eq!(flags[0], "--permission", "{flags:?}");
+    run_app(&node, &flags, &app);
+    let config = out.join("node.config.json");
+    assert!(config.exists(), "no node.config.json for Node 26");
+    run_app(
+        &node,
+        &[format!("--experimental-config-file={}", config.display())],
+        &app,
+    );
 }

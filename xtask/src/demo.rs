@@ -1,5 +1,6 @@
 //! `cargo xtask demo`, the main job: bootstrap, build permtrace, trace the bundled example
-//! app (examples/demo) with the real tracer and print the draft permission config.
+//! app (examples/demo) with the real tracer, print the draft permission config, and show the
+//! app running under it.
 
 use std::{
     path::{Path, PathBuf},
@@ -11,7 +12,7 @@ use anyhow::{Context as _, Result};
 use crate::{
     bootstrap,
     cmd::{self, Env},
-    demo_summary, workspace,
+    workspace,
 };
 
 /// What `permtrace run -o DIR` writes besides capture.json, and what each one is for.
@@ -41,8 +42,9 @@ pub fn build_release(env: &Env) -> Result<PathBuf> {
     Ok(workspace::target_dir().join("release/permtrace"))
 }
 
-/// Traces the example app with `permtrace` and prints what it wrote. Fails when the app or
-/// permtrace fails.
+/// Traces the example app with `permtrace`, prints the draft it wrote and runs the app again
+/// under it. Fails when the app or permtrace fails, when there is no draft, or when the app
+/// does not run under its draft.
 pub fn trace_and_print(env: &Env, permtrace: &Path) -> Result<PathBuf> {
     let app = workspace::root().join("examples/demo");
     let out = workspace::target_dir().join("demo");
@@ -83,10 +85,7 @@ pub fn trace_and_print(env: &Env, permtrace: &Path) -> Result<PathBuf> {
     );
     cmd::run(&mut trace).context("tracing the example app failed")?;
     print_outputs(&out)?;
-    let flags = out.join(DRAFTS[0].0);
-    if flags.exists() {
-        run_under_draft(env, &app, &node, &flags)?;
-    }
+    run_under_draft(env, &app, &node, &out.join(DRAFTS[0].0))?;
     Ok(out)
 }
 
@@ -141,34 +140,33 @@ fn run_under_draft(env: &Env, app: &Path, node: &Path, flags_file: &Path) -> Res
 }
 
 fn print_outputs(out: &Path) -> Result<()> {
-    let capture = out.join("capture.json");
     let (flags, _) = DRAFTS[0];
     if !out.join(flags).exists() {
-        println!(
-            "\ndemo: note: this build of permtrace wrote no draft ({flags} and the rest come with \
-             the policy renderers, which are not in this build yet); here is what the capture \
-             holds instead."
+        anyhow::bail!(
+            "permtrace wrote no {flags} to {}: every `permtrace run` must leave a draft",
+            out.display()
         );
-        demo_summary::print(&capture)?;
-    } else {
-        for (name, what) in DRAFTS {
-            let path = out.join(name);
-            match std::fs::read_to_string(&path) {
-                Ok(text) => {
-                    println!("\n==== {} ({what}) ====", path.display());
-                    print!("{text}");
-                    if !text.ends_with('\n') {
-                        println!();
-                    }
+    }
+    for (name, what) in DRAFTS {
+        let path = out.join(name);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => {
+                println!("\n==== {} ({what}) ====", path.display());
+                print!("{text}");
+                if !text.ends_with('\n') {
+                    println!();
                 }
-                // Node 20 has no config file, so there is no node.config.json for it.
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    println!("\n==== no {name} for this Node.js version ====")
-                }
-                Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
             }
+            // Node 20 has no config file, so there is no node.config.json for it.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                println!("\n==== no {name} for this Node.js version ====")
+            }
+            Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
         }
     }
-    println!("\ndemo: the capture is {}", capture.display());
+    println!(
+        "\ndemo: the capture is {}",
+        out.join("capture.json").display()
+    );
     Ok(())
 }

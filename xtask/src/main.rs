@@ -7,7 +7,6 @@ mod bench;
 mod bootstrap;
 mod cmd;
 mod demo;
-mod demo_summary;
 mod nodes;
 mod test;
 mod workspace;
