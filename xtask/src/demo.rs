@@ -7,7 +7,7 @@ use std::{
     time::Instant,
 };
 
-use anyhow::{Context as _, Result};
+use anyhow::{Context as _, Result, bail};
 
 use crate::{
     bootstrap,
@@ -27,7 +27,7 @@ pub fn run() -> Result<()> {
     let env = bootstrap::run()?;
     println!("demo: building permtrace (release)");
     let permtrace = build_release(&env)?;
-    trace_and_print(&env, &permtrace)?;
+    trace_example(&env, &permtrace)?;
     println!("demo: done in {}", cmd::minutes(started.elapsed()));
     Ok(())
 }
@@ -45,7 +45,7 @@ pub fn build_release(env: &Env) -> Result<PathBuf> {
 /// Traces the example app with `permtrace`, prints the draft it wrote and runs the app again
 /// under it. Fails when the app or permtrace fails, when there is no draft, or when the app
 /// does not run under its draft.
-pub fn trace_and_print(env: &Env, permtrace: &Path) -> Result<PathBuf> {
+pub fn trace_example(env: &Env, permtrace: &Path) -> Result<()> {
     let app = workspace::root().join("examples/demo");
     let out = workspace::target_dir().join("demo");
     if out.exists() {
@@ -61,7 +61,7 @@ pub fn trace_and_print(env: &Env, permtrace: &Path) -> Result<PathBuf> {
         env.command(permtrace)
     } else {
         if env.which("sudo").is_none() {
-            anyhow::bail!(
+            bail!(
                 "permtrace needs root (or CAP_BPF and CAP_PERFMON) to load its eBPF programs, \
                  and sudo is not installed: run `cargo xtask demo` as root"
             );
@@ -85,8 +85,7 @@ pub fn trace_and_print(env: &Env, permtrace: &Path) -> Result<PathBuf> {
     );
     cmd::run(&mut trace).context("tracing the example app failed")?;
     print_outputs(&out)?;
-    run_under_draft(env, &app, &node, &out.join(DRAFTS[0].0))?;
-    Ok(out)
+    run_under_draft(env, &app, &node, &out.join(DRAFTS[0].0))
 }
 
 /// The promise of the draft, checked: the app runs under `node --permission` with exactly
@@ -129,7 +128,7 @@ fn run_under_draft(env: &Env, app: &Path, node: &Path, flags_file: &Path) -> Res
     let stderr = String::from_utf8_lossy(&output.stderr);
     let denied = stderr.matches("ERR_ACCESS_DENIED").count();
     if !output.status.success() || denied > 0 {
-        anyhow::bail!(
+        bail!(
             "the example app does not run under its draft ({}, {denied} \
              ERR_ACCESS_DENIED):\n{stderr}",
             output.status
@@ -142,7 +141,7 @@ fn run_under_draft(env: &Env, app: &Path, node: &Path, flags_file: &Path) -> Res
 fn print_outputs(out: &Path) -> Result<()> {
     let (flags, _) = DRAFTS[0];
     if !out.join(flags).exists() {
-        anyhow::bail!(
+        bail!(
             "permtrace wrote no {flags} to {}: every `permtrace run` must leave a draft",
             out.display()
         );

@@ -47,7 +47,7 @@ pub fn run() -> Result<()> {
     // unify features differently from `cargo test` and rebuild half the tree, nested eBPF
     // build included, for nothing.
     println!("\ntest: tracing the bundled example app end to end (what `cargo xtask demo` does)");
-    let demo = demo::trace_and_print(&env, &workspace::target_dir().join("debug/permtrace"));
+    let demo = demo::trace_example(&env, &workspace::target_dir().join("debug/permtrace"));
 
     println!(
         "\n==== test summary ====\ncargo test: {} passed, {} failed, {} ignored in {} test \
