@@ -11,48 +11,8 @@ use std::{
 };
 
 use common::{node_binary, permtrace, require_kernel};
-use dns_support::{connect, hostnames, names_of, port_from, trace};
+use dns_support::{connect, hostnames, http_app, names_of, port_from, trace_with_hosts};
 use serde_json::Value;
-
-/// Runs node `script` with `hosts` as its /etc/hosts, in a mount namespace of its own.
-fn trace_with_hosts(node: &Path, script: &str, hosts: &str) -> (Value, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let hosts_file = dir.path().join("hosts");
-    std::fs::write(&hosts_file, hosts).unwrap();
-    let js = dir.path().join("app.js");
-    std::fs::write(&js, script).unwrap();
-    let shell = format!(
-        "mount --bind '{}' /etc/hosts && exec '{}' '{}'",
-        hosts_file.display(),
-        node.display(),
-        js.display()
-    );
-    trace(
-        &dir.path().join("out"),
-        &["unshare", "-m", "sh", "-c", &shell],
-    )
-}
-
-/// An HTTP server on `listen`, then a GET of each URL pattern (`{port}` replaced), in order.
-fn http_app(listen: &str, urls: &[&str]) -> String {
-    let urls: Vec<String> = urls
-        .iter()
-        .map(|u| format!("`{}`", u.replace("{port}", "${port}")))
-        .collect();
-    format!(
-        r#"const http = require('http');
-const srv = http.createServer((q, r) => r.end('ok')).listen(0, '{listen}', async () => {{
-  const port = srv.address().port;
-  for (const url of [{urls}]) {{
-    await new Promise((ok, fail) => http.get(url, res => {{ res.resume(); res.on('end', ok); }}).on('error', fail));
-  }}
-  console.log('PORT', port);
-  srv.close();
-}});
-"#,
-        urls = urls.join(", ")
-    )
-}
 
 fn named_http(node: &Path) {
     let hosts = "127.0.0.1 localhost\n127.0.0.61 svc.test\n";

@@ -19,17 +19,6 @@ use permtrace::{
 };
 use serde_json::json;
 
-/// (label, version for --node-version, binary).
-fn nodes() -> Vec<(&'static str, std::path::PathBuf)> {
-    vec![
-        ("20", "/usr/bin/node".into()),
-        ("22.23.3", common::node_binary("22.23.3")),
-        ("24.21.0", common::node_binary("24.21.0")),
-        ("25.9.0", common::node_binary("25.9.0")),
-        ("26.10.0", common::node_binary("26.10.0")),
-    ]
-}
-
 /// Checks `process.permission.has` against the expectations in argv[1]; prints "OK".
 const CHECKER: &str = r#"
 const want = JSON.parse(process.argv[1]);
@@ -136,7 +125,7 @@ fn rendered_flags_and_config_files_are_accepted_and_grant_what_the_model_says() 
         let dir = entry.unwrap().path();
         let name = dir.file_name().unwrap().to_string_lossy().into_owned();
         let cap = load_capture(&dir.join("capture.json")).unwrap();
-        for (version, node) in nodes() {
+        for (version, node) in common::all_nodes() {
             let settings = Settings {
                 node_version: Some(version.into()),
                 ..Default::default()
@@ -164,16 +153,60 @@ fn rendered_flags_and_config_files_are_accepted_and_grant_what_the_model_says() 
     );
 }
 
-#[test]
-fn a_sibling_prefix_warning_matches_what_node_does() {
-    // The esm fixture keeps /home/alice/svc and /home/alice/svc-data/state.json (their parent
-    // is protected); the checker above asserts Node really leaves /home/alice/svc ungranted.
-    let cap = load_capture(
+/// The esm fixture reads /home/alice/svc (its project) and /home/alice/svc-data/state.json,
+/// whose parent is protected.
+fn esm_fixture() -> permtrace::capture::Capture {
+    load_capture(
         &Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("tests/fixtures/policy/esm-workers-temp/capture.json"),
     )
-    .unwrap();
-    let p = draft(&cap, &Settings::default()).unwrap();
+    .unwrap()
+}
+
+#[test]
+fn a_string_prefix_grant_keeps_the_directory_itself_granted_on_every_version() {
+    let p = draft(&esm_fixture(), &Settings::default()).unwrap();
+    let g =
+        p.fs.read
+            .iter()
+            .find(|g| g.string_prefix)
+            .expect("a string-prefix grant");
+    assert_eq!(render::node_value(g), "/home/alice/svc*");
+    let want = json!({
+        "fs": [
+            ["fs.read", "/home/alice/svc", true],
+            ["fs.read", "/home/alice/svc/package.json", true],
+            ["fs.read", "/home/alice/svc/lib", true],
+            ["fs.read", "/home/alice/svc-data/state.json", true],
+            ["fs.read", "/home/alice/shared/other.mjs", false],
+        ],
+        "caps": [],
+    });
+    for (version, node) in common::all_nodes() {
+        let arg = format!("--allow-fs-read={}", render::node_value(g));
+        let enable = if version == "20" {
+            "--experimental-permission"
+        } else {
+            "--permission"
+        };
+        run_checker(
+            &node,
+            &[enable.into(), arg],
+            &want,
+            &format!("on {version}"),
+        );
+    }
+}
+
+#[test]
+fn a_sibling_prefix_warning_matches_what_node_does() {
+    // With svc-data protected, `/home/alice/svc*` would reach it: the exact grants stay and
+    // the checker in the first test asserts Node really leaves /home/alice/svc ungranted.
+    let settings = Settings {
+        protect: permtrace::policy::protect::Protected::new(&["/home/alice/svc-data".into()], &[]),
+        ..Default::default()
+    };
+    let p = draft(&esm_fixture(), &settings).unwrap();
     let w = p
         .review
         .iter()
@@ -181,4 +214,14 @@ fn a_sibling_prefix_warning_matches_what_node_does() {
         .unwrap();
     assert_eq!(w.severity, Severity::Warning);
     assert_eq!(w.paths[0].to_string(), "/home/alice/svc");
+    assert!(p.fs.read.iter().all(|g| !g.string_prefix));
+    for (version, node) in common::all_nodes() {
+        let settings = Settings {
+            node_version: Some(version.into()),
+            ..settings.clone()
+        };
+        let p = draft(&esm_fixture(), &settings).unwrap();
+        let flags: Vec<String> = render::node_flags(&p).lines().map(String::from).collect();
+        run_checker(&node, &flags, &expectations(&p), &format!("on {version}"));
+    }
 }

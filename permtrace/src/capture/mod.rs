@@ -186,7 +186,9 @@ pub struct AccessStats {
     pub by: Vec<u32>,
     #[serde(default, skip_serializing_if = "is_zero")]
     pub by_more: u64,
-    /// Calls a Node process made before it loaded any JavaScript file (runtime start-up).
+    /// Calls a Node process made during its native start-up: before it read its entry script
+    /// or any JavaScript/JSON module. Never counted for a process with no script file (`-e`,
+    /// `-p`, stdin) or one found running.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub before_main: u64,
     /// Calls made inside a resolver, which Node never checks: libc's getaddrinfo (reading

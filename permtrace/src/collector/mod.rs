@@ -199,13 +199,14 @@ impl Collector {
         let resolved = self.resolver.apply(ev);
         match &ev.body {
             Body::Path(call) => {
+                let opened = resolved.path.as_ref().and_then(|r| r.path());
+                if let Some(p) = opened.filter(|_| call.ret >= 0) {
+                    self.programs.saw_open(ev.tgid, p, call);
+                }
                 let ctx = self.context(ev);
                 self.unresolved += self.files.record(call, &resolved, ctx, now);
-                if let Some(p) = resolved.path.as_ref().and_then(|r| r.path()) {
+                if let Some(p) = opened {
                     self.runtime.opened(ev.tid, p);
-                    if call.ret >= 0 {
-                        self.programs.saw_open(ev.tgid, p, call);
-                    }
                 }
             }
             Body::Sock(call) => {

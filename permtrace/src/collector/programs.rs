@@ -19,7 +19,11 @@ const MAX_PIDS: usize = 8;
 #[derive(Clone, Copy, Debug, Default)]
 struct ProcEntry {
     program: Option<u32>,
-    /// A Node process has read a JavaScript (or JSON) file: its own code is running.
+    /// Past Node's native start-up: the process read its entry script or a JavaScript/JSON
+    /// module, so the loader and the application's code run. Set from the start for a Node
+    /// process with no script file (`-e`, `-p`, stdin), where nothing marks that moment:
+    /// its own reads must not pass for start-up (the policy drops /proc, /sys and entropy
+    /// reads made before main), and Node's native start-up reads are known by name anyway.
     reached_main: bool,
 }
 
@@ -79,11 +83,12 @@ impl Programs {
         if p.pids.len() < MAX_PIDS && !p.pids.contains(&tgid) {
             p.pids.push(tgid);
         }
+        let has_script = p.is_node && parse_node_argv(&p.argv).script.is_some();
         self.procs.insert(
             tgid,
             ProcEntry {
                 program: Some(id),
-                reached_main: false,
+                reached_main: !has_script,
             },
         );
         id
@@ -169,18 +174,21 @@ impl Programs {
         }
     }
 
-    /// Notes a successful open: reading a script means the Node process is past start-up.
+    /// Notes a successful open before it is recorded: reading the entry script or a module
+    /// means the Node process is past start-up, from this read on (the module's own read,
+    /// and the package.json "type" lookup before the entry, are the loader's, not start-up).
     pub fn saw_open(&mut self, tgid: u32, path: &PathBytes, call: &PathCall) {
-        let Some(entry) = self.procs.get_mut(&tgid) else {
+        let Some(entry) = self.procs.get(&tgid) else {
             return;
         };
         if entry.reached_main || classify(call).0 != Access::Read {
             return;
         }
-        let name = path.file_name();
-        if [&b".js"[..], b".mjs", b".cjs", b".json"]
-            .iter()
-            .any(|ext| name.ends_with(ext))
+        let Some(program) = entry.program.map(|id| &self.list[id as usize]) else {
+            return;
+        };
+        if is_application_code(path, &parse_node_argv(&program.argv))
+            && let Some(entry) = self.procs.get_mut(&tgid)
         {
             entry.reached_main = true;
         }
@@ -215,4 +223,39 @@ impl Programs {
     pub fn to_records(&self) -> Vec<Program> {
         self.list.clone()
     }
+}
+
+/// Whether reading `path` is Node loading the application: its entry script (whatever its
+/// name: `bin/www`), or a JavaScript/JSON file other than the config file Node reads at
+/// start-up (`--experimental-config-file`, `--experimental-default-config-file`).
+fn is_application_code(path: &PathBytes, cmd: &NodeCommand) -> bool {
+    let name = path.file_name();
+    if cmd.script.as_ref().is_some_and(|s| s.file_name() == name) {
+        return true;
+    }
+    if config_file_names(cmd).iter().any(|c| c.as_slice() == name) {
+        return false;
+    }
+    [&b".js"[..], b".mjs", b".cjs", b".json"]
+        .iter()
+        .any(|ext| name.ends_with(ext))
+}
+
+fn config_file_names(cmd: &NodeCommand) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut opts = cmd.options.iter().peekable();
+    while let Some(o) = opts.next() {
+        let value = match o.split_once('=') {
+            Some(("--experimental-config-file", v)) => Some(v.to_string()),
+            None if o == "--experimental-config-file" => opts.peek().map(|v| v.to_string()),
+            None if o == "--experimental-default-config-file" => {
+                Some("node.config.json".to_string())
+            }
+            _ => None,
+        };
+        if let Some(v) = value {
+            out.push(PathBytes::from(v.as_str()).file_name().to_vec());
+        }
+    }
+    out
 }

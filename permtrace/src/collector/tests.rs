@@ -118,6 +118,78 @@ fn opens_are_aggregated_per_path_with_results_and_phase() {
     assert_eq!(host.by, vec![0]);
 }
 
+/// `before_main` of every read of `path` in a capture.
+fn start_up_reads(cap: &Capture, path: &str) -> u64 {
+    file(cap, path).access[&Access::Read].before_main
+}
+
+#[test]
+fn start_up_ends_with_the_read_of_the_entry_script_or_of_a_module() {
+    let ro = libc::O_RDONLY;
+    let mut c = collector_with_root("/srv/app");
+    c.ingest(&exec(100, "/usr/bin/node", &["node", "app.js"], 0));
+    c.ingest(&open(100, "/proc/self/smaps", ro, 3));
+    // The loader's package.json "type" lookup comes first: it is no longer start-up.
+    c.ingest(&open(100, "/srv/app/package.json", ro, 3));
+    c.ingest(&open(100, "app.js", ro, 3));
+    c.ingest(&open(100, "/proc/self/status", ro, 3));
+    let cap = c.snapshot(Default::default(), 0);
+    assert_eq!(start_up_reads(&cap, "/proc/self/smaps"), 1);
+    for path in [
+        "/srv/app/package.json",
+        "/srv/app/app.js",
+        "/proc/self/status",
+    ] {
+        assert_eq!(start_up_reads(&cap, path), 0, "{path}");
+    }
+
+    // An entry without an extension (`bin/www`) ends start-up too; the config file Node
+    // reads at start-up does not.
+    let mut c = collector_with_root("/srv/app");
+    let argv = [
+        "node",
+        "--experimental-config-file=cfg/node.config.json",
+        "bin/www",
+    ];
+    c.ingest(&exec(100, "/usr/bin/node", &argv, 0));
+    c.ingest(&open(100, "cfg/node.config.json", ro, 3));
+    c.ingest(&open(100, "/sys/fs/cgroup/cpu.weight", ro, 3));
+    c.ingest(&open(100, "bin/www", ro, 3));
+    c.ingest(&open(
+        100,
+        "/sys/kernel/mm/transparent_hugepage/enabled",
+        ro,
+        3,
+    ));
+    let cap = c.snapshot(Default::default(), 0);
+    assert_eq!(start_up_reads(&cap, "/srv/app/cfg/node.config.json"), 1);
+    assert_eq!(start_up_reads(&cap, "/sys/fs/cgroup/cpu.weight"), 1);
+    assert_eq!(start_up_reads(&cap, "/srv/app/bin/www"), 0);
+    let thp = "/sys/kernel/mm/transparent_hugepage/enabled";
+    assert_eq!(start_up_reads(&cap, thp), 0);
+}
+
+#[test]
+fn a_node_process_without_a_script_or_found_running_has_no_start_up() {
+    // `node -e` reads no file that marks its code running: its own /proc reads must not pass
+    // for start-up, or the draft would drop them and Node would deny them.
+    let ro = libc::O_RDONLY;
+    let mut c = collector_with_root("/");
+    let code = "require('fs').readFileSync('/proc/self/status')";
+    c.ingest(&exec(100, "/usr/bin/node", &["node", "-e", code], 0));
+    c.ingest(&open(100, "/proc/self/status", ro, 3));
+    let cap = c.snapshot(Default::default(), 0);
+    assert_eq!(start_up_reads(&cap, "/proc/self/status"), 0);
+
+    let mut c = Collector::new(Target::default(), Window::default(), Clock::default());
+    let program = Some(("/usr/bin/node".into(), vec!["node".into(), "a.js".into()]));
+    let state = ProcState::with_cwd("/srv".into());
+    c.seed(100, ProcessSeed { state, program, ..Default::default() }, 0);
+    c.ingest(&open(100, "/proc/self/status", ro, 3));
+    let cap = c.snapshot(Default::default(), 0);
+    assert_eq!(start_up_reads(&cap, "/proc/self/status"), 0);
+}
+
 #[test]
 fn children_are_spawns_of_their_parent_program() {
     let mut c = collector_with_root("/srv/app");

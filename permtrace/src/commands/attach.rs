@@ -29,8 +29,9 @@ use crate::{
     tracer::{Tracer, TracerOptions},
 };
 
-pub fn attach(args: AttachArgs) -> Result<i32> {
-    let quiet = log::max_level() < log::LevelFilter::Warn;
+/// `quiet` (`-q`): no start-up message or status line, no end-of-capture summary; warnings
+/// (lost events included) still print.
+pub fn attach(args: AttachArgs, quiet: bool) -> Result<i32> {
     // Files permtrace writes belong to whoever ran sudo, not root.
     let owner = resolve_user(None)?.map(|u| (u.uid, u.gid));
     // Everything that can be refused is checked before the output directory is created.
@@ -156,10 +157,10 @@ pub fn attach(args: AttachArgs) -> Result<i32> {
     let capture = session.capture();
     drop(session); // detaches the kernel programs
     let written = write_capture(&out, &capture)?;
-    print_summary(&capture, &what, started.elapsed().as_secs_f64());
+    print_summary(&capture, &what, started.elapsed().as_secs_f64(), quiet);
     print_notes(&capture, failed_checkpoints);
     eprintln!("permtrace: wrote {}", written.display());
-    crate::policy::emit_drafts(&out, &capture, &args.policy);
+    crate::policy::emit_drafts(&out, &capture, &args.policy, quiet);
     std::io::stderr().flush().ok();
     Ok(0)
 }

@@ -15,7 +15,8 @@ use crate::{
     target::resolve_user,
 };
 
-pub fn merge(args: MergeArgs) -> Result<i32> {
+/// `quiet` (`-q`): no summary of the drafts written.
+pub fn merge(args: MergeArgs, quiet: bool) -> Result<i32> {
     let mut inputs = Vec::new();
     for path in &args.captures {
         inputs.push(Input {
@@ -49,7 +50,7 @@ pub fn merge(args: MergeArgs) -> Result<i32> {
         cap.stats.events
     );
     eprintln!("permtrace: wrote {}", written.display());
-    crate::policy::emit_drafts(&out, cap, &args.policy);
+    crate::policy::emit_drafts(&out, cap, &args.policy, quiet);
     std::io::stderr().flush().ok();
     Ok(0)
 }

@@ -16,10 +16,10 @@ use crate::cli::{Cli, Command};
 
 pub fn dispatch(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
-        Command::Run(args) => run::run(args),
-        Command::Attach(args) => attach::attach(args),
-        Command::Policy(args) => policy::policy(args),
-        Command::Merge(args) => merge::merge(args),
+        Command::Run(args) => run::run(args, cli.quiet),
+        Command::Attach(args) => attach::attach(args, cli.quiet),
+        Command::Policy(args) => policy::policy(args, cli.quiet),
+        Command::Merge(args) => merge::merge(args, cli.quiet),
         Command::Diff(args) => diff::diff(args),
         Command::Hosts(args) => hosts::hosts(args),
     }

@@ -11,14 +11,16 @@ use crate::{
     policy::{Settings, draft, render, write_drafts},
 };
 
-pub fn policy(args: PolicyCmdArgs) -> Result<i32> {
+/// `quiet` (`-q`): no summary of what was written, and the incomplete-capture warning only
+/// when events were lost.
+pub fn policy(args: PolicyCmdArgs, quiet: bool) -> Result<i32> {
     let capture = load_capture(&args.capture)?;
     let (policy, dir) = match &args.out {
         Some(dir) => {
             let out = OutputDir::create(dir, None)?;
             let drafts = write_drafts(&out, &capture, &args.policy)?;
             let shown = out.path().display().to_string();
-            for line in drafts.summary(&shown) {
+            for line in drafts.summary(&shown).iter().filter(|_| !quiet) {
                 eprintln!("permtrace: {line}");
             }
             (drafts.policy, shown)
@@ -50,7 +52,11 @@ pub fn policy(args: PolicyCmdArgs) -> Result<i32> {
         PolicyFormat::Json => render::json(&policy),
         PolicyFormat::Report => render::report(&policy, &dir),
     };
-    if policy.completeness.incomplete && args.format != PolicyFormat::Report {
+    let warn = match quiet {
+        true => policy.completeness.lost_events > 0,
+        false => policy.completeness.incomplete,
+    };
+    if warn && args.format != PolicyFormat::Report {
         eprintln!(
             "permtrace: WARNING: the capture is incomplete ({}); this draft may lack grants",
             policy.completeness.reasons.join("; ")

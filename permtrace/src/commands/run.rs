@@ -32,7 +32,8 @@ pub(crate) const NODE_ENV: &[&str] = &[
     "NODE_PATH",
 ];
 
-pub fn run(args: RunArgs) -> Result<i32> {
+/// `quiet` (`-q`): no end-of-run summary, except the warning about lost events.
+pub fn run(args: RunArgs, quiet: bool) -> Result<i32> {
     // First, so that a user without the rights gets this message and not an error about
     // some directory, and nothing is created or started.
     check_privileges()?;
@@ -184,9 +185,12 @@ pub fn run(args: RunArgs) -> Result<i32> {
         &capture,
         &format!("`{what}`"),
         started.elapsed().as_secs_f64(),
+        quiet,
     );
-    eprintln!("permtrace: wrote {}", written.display());
-    crate::policy::emit_drafts(&out, &capture, &args.policy);
+    if !quiet {
+        eprintln!("permtrace: wrote {}", written.display());
+    }
+    crate::policy::emit_drafts(&out, &capture, &args.policy, quiet);
     std::io::stderr().flush().ok();
     Ok(code)
 }

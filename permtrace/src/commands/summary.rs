@@ -2,19 +2,23 @@
 
 use crate::capture::Capture;
 
-pub fn print_summary(cap: &Capture, what: &str, seconds: f64) {
+/// Prints the summary; with `quiet` (`-q`) only the warning about lost events, which a user
+/// must see whatever they asked for: the capture and the draft are incomplete.
+pub fn print_summary(cap: &Capture, what: &str, seconds: f64, quiet: bool) {
     let hosts = cap.network.len();
     let spawns = cap.spawns.iter().filter(|s| s.program.is_some()).count();
-    eprintln!(
-        "permtrace: traced {what} for {seconds:.1}s: {} events, {} processes, {} unique paths, \
+    if !quiet {
+        eprintln!(
+            "permtrace: traced {what} for {seconds:.1}s: {} events, {} processes, {} unique paths, \
          {} endpoints, {} programs spawned, {} dropped",
-        cap.stats.events,
-        cap.stats.processes,
-        cap.files.len(),
-        hosts,
-        spawns,
-        cap.stats.lost()
-    );
+            cap.stats.events,
+            cap.stats.processes,
+            cap.files.len(),
+            hosts,
+            spawns,
+            cap.stats.lost()
+        );
+    }
     if cap.stats.lost() > 0 {
         eprintln!(
             "permtrace: WARNING: {} events were lost (ring buffer full: {}, in-flight table full: \
@@ -26,6 +30,9 @@ pub fn print_summary(cap: &Capture, what: &str, seconds: f64) {
             cap.stats.kernel.tracked_full,
             cap.stats.decode_errors
         );
+    }
+    if quiet {
+        return;
     }
     if cap.stats.still_running > 0 {
         eprintln!(

@@ -102,13 +102,21 @@ pub fn diff(old: &Policy, new: &Policy) -> Diff {
 }
 
 /// Whether one of `grants` already allows what `g` allows: the same path (a directory
-/// grant covering a file grant), or a directory above it.
+/// grant covering a file grant), a directory above it, or a string prefix of it.
 fn covered(g: &Grant, grants: &[Grant]) -> bool {
     grants.iter().any(|o| {
         if o.path == g.path {
-            o.directory || !g.directory
+            o.string_prefix || o.directory || (!g.directory && !g.string_prefix)
+        } else if g.string_prefix {
+            // `g` reaches every path starting with its string: only a broader prefix, or a
+            // directory above it, covers all of that.
+            (o.string_prefix && g.path.as_bytes().starts_with(o.path.as_bytes()))
+                || (o.directory
+                    && !o.string_prefix
+                    && g.path.starts_with_dir(&o.path)
+                    && g.path != o.path)
         } else {
-            o.directory && g.path.starts_with_dir(&o.path)
+            o.reaches(&g.path)
         }
     })
 }
@@ -126,6 +134,10 @@ fn reason(g: &Grant) -> String {
             None => "generated names".into(),
         },
         GrantReason::MergedSiblings { .. } => "merged with a sibling (Node's prefix rule)".into(),
+        GrantReason::SharedPrefix { with } => format!(
+            "string prefix standing for {} sibling grants (Node's prefix rule)",
+            with.len()
+        ),
         GrantReason::KeptInternal { why } => format!("kept with --keep-internal: {why}"),
     }
 }

@@ -116,8 +116,14 @@ pub fn analyse(cap: &Capture, actors: &Actors, node: &NodeTarget, addons: &[Cove
             .iter()
             .map(|ep| {
                 let port = ep.port.map(|p| format!(":{p}")).unwrap_or_default();
+                // libc's own sockets (nscd, DNS servers) are not what Node checks, but they
+                // mean a lookup happened, which it does check.
+                let by = match ep.resolver_only {
+                    true => ", by libc's resolver for a lookup",
+                    false => "",
+                };
                 format!(
-                    "{} {} {}{port} ({}×)",
+                    "{} {} {}{port} ({}×{by})",
                     ep.op, ep.protocol, ep.address, ep.count
                 )
             })

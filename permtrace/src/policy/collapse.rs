@@ -8,7 +8,8 @@
 //! 4. nothing is granted together with its parent: Node then denies the parent itself;
 //! 5. a directory grant whose path string is a prefix of another grant (`/srv/app` and
 //!    `/srv/app-data`) is ungranted by Node's radix tree; when the directory itself is used,
-//!    both merge into their parent.
+//!    both merge into their parent, or into the string prefix `/srv/app*` when the parent is
+//!    protected (4 and 5 are in [`trap`]).
 //!
 //! No directory at or above a protected place is ever produced (see [`Protected`]).
 
@@ -18,6 +19,7 @@ use super::{
     model::{GrantReason, Review, Severity},
     names::{Lifecycle, is_generated},
     protect::{Protected, Verdict},
+    trap::{self, has_ancestor_in},
 };
 use crate::pathbytes::PathBytes;
 
@@ -51,6 +53,8 @@ impl Need {
 pub struct Planned {
     pub path: PathBytes,
     pub directory: bool,
+    /// Granted as the raw string prefix `path*` (see [`trap`]).
+    pub string_prefix: bool,
     pub reason: GrantReason,
     /// Indices of the needs this grant covers.
     pub covers: Vec<usize>,
@@ -164,72 +168,46 @@ pub fn plan(needs: &[Need], seeds: Vec<(PathBytes, GrantReason)>, rules: Rules) 
         grants.push(Planned {
             path: n.path.clone(),
             directory: n.directory,
+            string_prefix: false,
             reason: n.reason.clone().unwrap_or(GrantReason::Exact),
             covers: Vec::new(),
         });
     }
 
-    // 4 and 5, until nothing changes.
-    let mut flagged: HashSet<(PathBytes, PathBytes)> = HashSet::new();
-    loop {
-        grants = without_nested(grants);
-        let Some((d, s)) = sibling_trap(&grants, &flagged) else {
-            break;
-        };
-        let dir = &grants[d];
-        let sib = grants[s].path.clone();
-        let itself_used = needs.iter().any(|n| n.path == dir.path)
-            || matches!(
-                dir.reason,
-                GrantReason::Project { .. } | GrantReason::Package
-            );
-        let parent = dir.path.parent().filter(|p| rules.protect.allows(p));
-        match (itself_used, parent) {
-            (true, Some(parent)) => {
-                let with = vec![dir.path.clone(), sib];
-                grants.push(dir_grant(parent, GrantReason::MergedSiblings { with }));
-            }
-            (used, parent) => {
-                let why = match parent {
-                    None if used => format!(
-                        "and their parent {} is protected, so they cannot be merged",
-                        dir.path.parent().unwrap_or_default()
-                    ),
-                    _ => "it is not used itself, only what is under it".to_string(),
-                };
-                out.review.push(Review {
-                    severity: if used { Severity::Warning } else { Severity::Note },
-                    topic: "sibling-prefix".into(),
-                    message: format!(
-                        "Node's grant tree leaves the directory {} itself ungranted (stat, readdir, \
-                         mkdir of it and the package.json type lookup are denied) because {} \
-                         starts with the same string; {why}",
-                        dir.path, sib
-                    ),
-                    paths: vec![dir.path.clone(), sib.clone()],
-                });
-                flagged.insert((dir.path.clone(), sib));
-            }
-        }
-    }
+    // 4 and 5.
+    let mut grants = trap::untangle(grants, needs, rules, &mut out.review);
 
-    // Which grant covers each need: the grant at its path, or the directory grant above it.
+    // Which grant covers each need: the grant at its path, the directory grant above it, or
+    // a string prefix of it.
     grants.sort_by(|a, b| a.path.cmp(&b.path));
     let at: HashMap<PathBytes, usize> = grants
         .iter()
         .enumerate()
         .map(|(i, g)| (g.path.clone(), i))
         .collect();
+    let prefixes: Vec<usize> = (0..grants.len())
+        .filter(|&g| grants[g].string_prefix)
+        .collect();
     for (i, need) in needs.iter().enumerate() {
         let mut cur = Some(need.path.clone());
+        let mut found = None;
         while let Some(p) = cur {
-            if let Some(&g) = at.get(&p) {
-                if p == need.path || grants[g].directory {
-                    grants[g].covers.push(i);
-                    break;
-                }
+            if let Some(&g) = at.get(&p)
+                && (p == need.path || grants[g].directory)
+            {
+                found = Some(g);
+                break;
             }
             cur = p.parent();
+        }
+        let by_prefix = || {
+            prefixes
+                .iter()
+                .copied()
+                .find(|&g| need.path.as_bytes().starts_with(grants[g].path.as_bytes()))
+        };
+        if let Some(g) = found.or_else(by_prefix) {
+            grants[g].covers.push(i);
         }
     }
     out.grants = grants;
@@ -240,6 +218,7 @@ fn dir_grant(path: PathBytes, reason: GrantReason) -> Planned {
     Planned {
         path,
         directory: true,
+        string_prefix: false,
         reason,
         covers: Vec::new(),
     }
@@ -288,61 +267,6 @@ fn dirs_over_threshold(items: &[&PathBytes], rules: Rules) -> Vec<(PathBytes, us
         .filter(|(dir, names)| names.len() >= rules.threshold && rules.protect.allows(dir))
         .map(|(dir, names)| (dir, names.len()))
         .collect()
-}
-
-/// Drops every grant that lies under a directory grant (or repeats a path), keeping the
-/// ancestor: Node denies a directory granted together with something inside it.
-fn without_nested(mut grants: Vec<Planned>) -> Vec<Planned> {
-    // Directory grants first at equal paths, so they win.
-    grants.sort_by(|a, b| (&a.path, !a.directory).cmp(&(&b.path, !b.directory)));
-    grants.dedup_by(|later, first| later.path == first.path);
-    let dirs: HashSet<PathBytes> = grants
-        .iter()
-        .filter(|g| g.directory)
-        .map(|g| g.path.clone())
-        .collect();
-    grants.retain(|g| !has_ancestor_in(&g.path, &dirs));
-    grants
-}
-
-/// Whether a strict ancestor of `path` is in `dirs`.
-fn has_ancestor_in(path: &PathBytes, dirs: &HashSet<PathBytes>) -> bool {
-    let mut cur = path.parent();
-    while let Some(p) = cur {
-        if dirs.contains(&p) {
-            return true;
-        }
-        cur = p.parent();
-    }
-    false
-}
-
-/// A directory grant `d` and another grant `s` whose path string starts with `d`'s without
-/// being inside it, not already reported. `grants` is sorted by path, so every string that
-/// starts with `d`'s follows it directly.
-fn sibling_trap(
-    grants: &[Planned],
-    flagged: &HashSet<(PathBytes, PathBytes)>,
-) -> Option<(usize, usize)> {
-    for (d, dir) in grants.iter().enumerate() {
-        if !dir.directory || dir.path.as_bytes() == b"/" {
-            continue;
-        }
-        let db = dir.path.as_bytes();
-        for (s, other) in grants.iter().enumerate().skip(d + 1) {
-            let sb = other.path.as_bytes();
-            if !sb.starts_with(db) {
-                break;
-            }
-            if sb.len() > db.len()
-                && sb[db.len()] != b'/'
-                && !flagged.contains(&(dir.path.clone(), other.path.clone()))
-            {
-                return Some((d, s));
-            }
-        }
-    }
-    None
 }
 
 #[cfg(test)]

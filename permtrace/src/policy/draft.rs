@@ -75,7 +75,19 @@ pub fn draft(cap: &Capture, settings: &Settings) -> Result<Policy> {
     }
     review.extend(sensitive_grants(&read, &write, settings));
     review.extend(broad_directory_grants(&read, &write, settings));
-    if let Some(r) = uncovered_walks(&fs.dropped, &read) {
+    let started: Vec<PathBytes> = cap
+        .target
+        .entry
+        .iter()
+        .chain(&cap.target.preloads)
+        .chain(fs.implicit.iter().map(|i| &i.path))
+        .chain(read.iter().filter_map(|g| match g.reason {
+            GrantReason::Project { .. } | GrantReason::Package => Some(&g.path),
+            _ => None,
+        }))
+        .cloned()
+        .collect();
+    if let Some(r) = uncovered_walks(&fs.dropped, &read, &started) {
         review.push(r);
     }
     let caps = caps::analyse(cap, &actors, &node, &fs.addons);
@@ -207,6 +219,7 @@ fn grants(
             Grant {
                 path: g.path,
                 directory: g.directory,
+                string_prefix: g.string_prefix,
                 reason: g.reason,
                 covers,
                 count,

@@ -137,7 +137,14 @@ fn the_timezone_lookup_and_libuvs_dev_null_are_not_the_applications() {
             seen_in: vec![],
         });
     }
-    assert_eq!(read_flags(&draft_for(&c)), ["/srv/app/*"]);
+    let p = draft_for(&c);
+    assert_eq!(read_flags(&p), ["/srv/app/*"]);
+    // Nor is there anything to review about them.
+    assert!(
+        p.review.iter().all(|r| r.topic != "ancestor-stat"),
+        "{:?}",
+        p.review
+    );
 }
 
 #[test]
@@ -384,3 +391,6 @@ fn lost_events_and_attach_make_the_draft_say_it_is_incomplete() {
     daemon.stats.still_running = 1;
     assert!(draft_for(&daemon).completeness.incomplete);
 }
+
+#[path = "draft_review_tests.rs"]
+mod review;

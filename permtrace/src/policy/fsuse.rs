@@ -184,6 +184,14 @@ fn filter_context(cap: &Capture, actors: &Actors) -> internal::Context {
             .filter(|p| p.is_node)
             .map(|p| p.exe.clone())
             .collect(),
+        // Uprobes ran (the runtime features were observed) and no C library lacked the
+        // getaddrinfo probe.
+        resolver_watched: cap.runtime.observed
+            && !cap
+                .runtime
+                .unobserved
+                .iter()
+                .any(|g| g.features.iter().any(|f| f == "getaddrinfo")),
         ..Default::default()
     };
     if let Some(node) = &cap.target.node {

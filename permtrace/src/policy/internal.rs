@@ -41,6 +41,9 @@ pub struct Context {
     pub walk_targets: BTreeSet<PathBytes>,
     /// Paths Node opened successfully for reading (to recognise extension probes).
     pub read_ok: BTreeSet<PathBytes>,
+    /// libc's getaddrinfo was watched (uprobes) in every process: a read made outside it was
+    /// not made by the resolver.
+    pub resolver_watched: bool,
 }
 
 const DNS_FILES: &[&str] = &[
@@ -187,12 +190,20 @@ pub fn classify(
             "read by libc's resolver/NSS (getaddrinfo, c-ares, os.userInfo), never fs-checked",
         );
     }
+    if in_resolver > 0 && in_resolver == count {
+        // Only libc's getaddrinfo or c-ares's set-up made these calls (the `/` getaddrinfo
+        // stats, /etc/hosts, the nscd socket path): no fs call of the application runs on
+        // that thread in that window.
+        return drop(
+            "libc resolver",
+            "made only inside libc's getaddrinfo or c-ares's set-up, which Node never checks",
+        );
+    }
     if AMBIGUOUS_FILES.iter().any(|f| p == f.as_bytes()) {
-        if in_resolver > 0 && in_resolver == count {
-            return drop(
-                "libc resolver",
-                "read only inside libc's getaddrinfo, which Node never checks",
-            );
+        if p == b"/etc/hosts" && ctx.resolver_watched {
+            // getaddrinfo, its only native reader in Node, was watched and did not make
+            // these reads (the ones it made are counted apart): the application's fs did.
+            return Verdict::Keep;
         }
         return Verdict::Ambiguous(format!(
             "{path} may have been read by libc (getaddrinfo, os.userInfo: unchecked) or by the \
@@ -246,7 +257,12 @@ pub fn classify(
                 "an extension/index probe of the module loader (unchecked)",
             );
         }
-        if is_ancestor_of_walk_target(path, ctx) {
+        // The realpath walk lstat()s and readlink()s, ICU's zone lookup readlink()s; an
+        // access() is the application's existsSync/accessSync, which Node checks.
+        let walk_like = accesses
+            .keys()
+            .all(|a| matches!(a, Access::Stat | Access::Readlink));
+        if walk_like && is_ancestor_of_walk_target(path, ctx) {
             return drop(
                 "path walk",
                 "a stat/readlink of a directory on the way to other paths (module realpath, \

@@ -102,6 +102,31 @@ fn hosts_and_passwd_are_granted_unless_only_the_resolver_read_them() {
         category(verdict("/etc/passwd", &read_ok(), &c)),
         "ambiguous"
     );
+    // With getaddrinfo watched, a read of /etc/hosts outside it is the application's: no
+    // question left. /etc/passwd stays a question (os.userInfo reads it natively too).
+    let watched = Context {
+        resolver_watched: true,
+        ..ctx()
+    };
+    assert_eq!(category(verdict("/etc/hosts", &mixed, &watched)), "keep");
+    assert_eq!(
+        category(verdict("/etc/hosts", &read_ok(), &watched)),
+        "keep"
+    );
+    assert_eq!(
+        category(verdict("/etc/hosts", &resolver, &watched)),
+        "libc resolver"
+    );
+    assert_eq!(
+        category(verdict("/etc/passwd", &read_ok(), &watched)),
+        "ambiguous"
+    );
+    // Anything made only inside the resolver is its own: getaddrinfo stats `/`.
+    let stat_in_resolver = one(Access::Stat, stats(1, 1, 0, 1));
+    assert_eq!(
+        category(verdict("/", &stat_in_resolver, &c)),
+        "libc resolver"
+    );
     // /etc/hostname is not a resolver file: an app reading it needs the grant.
     assert_eq!(category(verdict("/etc/hostname", &read_ok(), &c)), "keep");
 }
@@ -206,6 +231,11 @@ fn module_resolution_stats_and_package_json_probes_are_dropped() {
         .insert(PathBytes::from("/usr/share/zoneinfo/Etc/UTC"));
     assert_eq!(category(verdict("/usr/share", &ok_stat, &c)), "path walk");
     assert_eq!(category(verdict("/var/log/app", &ok_stat, &c)), "keep");
+    // access() is no part of a walk: existsSync/accessSync of an ancestor is checked.
+    let exists = one(Access::Access, stats(1, 1, 0, 0));
+    assert_eq!(category(verdict("/srv/app", &exists, &c)), "keep");
+    let readlink = one(Access::Readlink, stats(1, 0, 0, 0));
+    assert_eq!(category(verdict("/usr/share", &readlink, &c)), "path walk");
 }
 
 #[test]

@@ -19,6 +19,7 @@ pub mod protect;
 pub mod render;
 mod review;
 pub mod target;
+mod trap;
 mod write;
 
 pub use draft::draft;

@@ -100,6 +100,10 @@ pub struct Grant {
     /// A directory grant (recursive). Rendered as `path/*` for Node so that it also covers
     /// a directory that does not exist yet when Node starts.
     pub directory: bool,
+    /// Rendered for Node as the raw string prefix `path*`: `path` and everything under it,
+    /// and also every path whose string starts with `path` (see [`GrantReason::SharedPrefix`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub string_prefix: bool,
     pub reason: GrantReason,
     /// Every observed path this grant covers, sorted.
     pub covers: Vec<Covered>,
@@ -108,6 +112,17 @@ pub struct Grant {
     pub last_seen_ms: u64,
     /// Program ids that made the covered accesses.
     pub programs: Vec<u32>,
+}
+
+impl Grant {
+    /// Whether Node grants `path` through this grant.
+    pub fn reaches(&self, path: &PathBytes) -> bool {
+        match (self.string_prefix, self.directory) {
+            (true, _) => path.as_bytes().starts_with(self.path.as_bytes()),
+            (false, true) => path.starts_with_dir(&self.path),
+            (false, false) => *path == self.path,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -131,6 +146,10 @@ pub enum GrantReason {
     /// Two grants were merged into their parent to avoid Node's prefix bug (the directory
     /// `with` shares a string prefix and would make this directory itself ungranted).
     MergedSiblings { with: Vec<PathBytes> },
+    /// As for `MergedSiblings`, but the parent is protected: the directory is granted as the
+    /// raw string prefix `path*`, which stands for the grants in `with` (rendered one by one
+    /// where there are no string prefixes, e.g. Deno).
+    SharedPrefix { with: Vec<PathBytes> },
     /// Node never checks it, but `--keep-internal` asked to keep it.
     KeptInternal { why: String },
 }

@@ -152,6 +152,32 @@ impl Protected {
     pub fn allows(&self, dir: &PathBytes) -> bool {
         self.check(dir) == Verdict::Allowed
     }
+
+    /// The protected place (a pattern, or a shared temp directory) that the raw string
+    /// prefix `dir*` would reach outside `dir` itself: a sibling of `dir` whose name starts
+    /// with `dir`'s name (`/etc/s*` reaches `/etc/ssl`, `/home/al*` reaches `/home/*`).
+    pub fn reached_by_prefix(&self, dir: &PathBytes) -> Option<String> {
+        let d = components(dir);
+        let (last, head) = d.split_last()?;
+        let sibling = |name: &[u8]| name == b"*" || (name.starts_with(last) && name != last);
+        self.patterns
+            .iter()
+            .chain(&self.temp)
+            .find(|p| {
+                if let Some(rest) = p.strip_prefix("**/") {
+                    // A directory with that name anywhere, so also next to `dir`.
+                    return components_str(rest).first().is_some_and(|n| sibling(n));
+                }
+                let pat = components_str(p.strip_suffix("/**").unwrap_or(p));
+                pat.len() >= d.len()
+                    && head
+                        .iter()
+                        .zip(&pat)
+                        .all(|(a, b)| b.as_slice() == b"*" || a == b)
+                    && sibling(&pat[d.len() - 1])
+            })
+            .cloned()
+    }
 }
 
 fn components(p: &PathBytes) -> Vec<Vec<u8>> {
@@ -254,6 +280,24 @@ mod tests {
         assert_eq!(secret("/proc/self/status").as_deref(), Some("/proc/**"));
         assert_eq!(secret("/etc/hosts"), None);
         assert_eq!(secret("/srv/app/index.js"), None);
+    }
+
+    #[test]
+    fn a_string_prefix_reaching_a_protected_sibling_is_recognised() {
+        let p = Protected::default();
+        let reached = |s: &str| p.reached_by_prefix(&PathBytes::from(s));
+        assert_eq!(reached("/srv/app"), None);
+        assert_eq!(reached("/home/alice/svc"), None);
+        assert_eq!(reached("/etc/nginx"), None);
+        assert_eq!(reached("/etc/s").as_deref(), Some("/etc/ssh"));
+        assert_eq!(
+            reached("/etc/ssl/priv").as_deref(),
+            Some("/etc/ssl/private/**")
+        );
+        assert_eq!(reached("/home/al").as_deref(), Some("/home/*"));
+        assert_eq!(reached("/t").as_deref(), Some("/tmp"));
+        assert_eq!(reached("/srv/app/.s").as_deref(), Some("**/.ssh"));
+        assert_eq!(reached("/"), None);
     }
 
     #[test]

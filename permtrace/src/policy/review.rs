@@ -114,17 +114,29 @@ pub fn completeness(cap: &Capture) -> Completeness {
         saw_start: cap.window.saw_start,
     }
 }
+
 /// Stats of ancestor directories are dropped as Node's own path walks; the ones no grant
-/// covers are worth a look, in case the application stats them itself.
-pub fn uncovered_walks(dropped: &[Dropped], read: &[Grant]) -> Option<Review> {
+/// covers are worth a look, in case the application stats them itself. Left out: the
+/// ancestors of the entry scripts, preloads and packages Node loaded modules from
+/// (`started`), whose realpaths Node walks at every start, and the timezone lookup's (/etc/localtime, /usr/share/zoneinfo), which ICU
+/// walks: listing those in every report would only teach people to skip the note.
+pub fn uncovered_walks(
+    dropped: &[Dropped],
+    read: &[Grant],
+    started: &[PathBytes],
+) -> Option<Review> {
+    let zoneinfo = PathBytes::from("/usr/share/zoneinfo");
+    let always = |p: &PathBytes| {
+        let above = |t: &PathBytes| t.starts_with_dir(p);
+        started.iter().any(above)
+            || above(&PathBytes::from("/etc/localtime"))
+            || above(&zoneinfo)
+            || p.starts_with_dir(&zoneinfo)
+    };
     let paths: Vec<PathBytes> = dropped
         .iter()
         .filter(|d| d.category == "path walk")
-        .filter(|d| {
-            !read
-                .iter()
-                .any(|g| d.path == g.path || (g.directory && d.path.starts_with_dir(&g.path)))
-        })
+        .filter(|d| !read.iter().any(|g| g.reaches(&d.path)) && !always(&d.path))
         .map(|d| d.path.clone())
         .collect();
     (!paths.is_empty()).then(|| Review {

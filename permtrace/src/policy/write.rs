@@ -79,12 +79,13 @@ pub fn write_drafts(out: &OutputDir, capture: &Capture, args: &PolicyArgs) -> Re
 /// [`write_drafts`] for the capturing commands (run, attach, merge): prints where the drafts
 /// are and how to run node with them, or why none could be made. A capture that cannot be
 /// drafted (no Node process, unknown version) is not an error of the capture: it is saved.
-/// Returns whether the drafts were written.
-pub fn emit_drafts(out: &OutputDir, capture: &Capture, args: &PolicyArgs) -> bool {
+/// Returns whether the drafts were written. `quiet` (`-q`) leaves out the summary, not the
+/// failure.
+pub fn emit_drafts(out: &OutputDir, capture: &Capture, args: &PolicyArgs, quiet: bool) -> bool {
     let dir = out.path().display().to_string();
     match write_drafts(out, capture, args) {
         Ok(drafts) => {
-            for line in drafts.summary(&dir) {
+            for line in drafts.summary(&dir).iter().filter(|_| !quiet) {
                 eprintln!("permtrace: {line}");
             }
             true

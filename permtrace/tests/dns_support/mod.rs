@@ -14,6 +14,10 @@ use serde_json::Value;
 
 use crate::common::permtrace;
 
+mod hosts;
+#[allow(unused_imports)]
+pub use hosts::*;
+
 /// Runs `permtrace run -o <dir> -- <cmd>`; returns the capture and the command's stdout.
 pub fn trace(dir: &Path, cmd: &[&str]) -> (Value, String) {
     let out = Command::new(permtrace())

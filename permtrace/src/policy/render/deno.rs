@@ -8,12 +8,23 @@ use std::collections::BTreeSet;
 
 use serde_json::{Map, Value, json};
 
-use crate::policy::model::Policy;
+use crate::policy::model::{Grant, GrantReason, Policy};
 
 /// The permission lists: (read, write, net, run).
 fn lists(policy: &Policy) -> [(&'static str, Vec<String>); 4] {
-    let paths = |gs: &[crate::policy::model::Grant]| -> Vec<String> {
-        gs.iter().map(|g| g.path.to_string()).collect()
+    // Deno has no string prefixes (`*` is literal), and no prefix bug to avoid: a string
+    // prefix grant becomes the grants it stands for.
+    let paths = |gs: &[Grant]| -> Vec<String> {
+        let mut v: Vec<String> = Vec::new();
+        for g in gs {
+            match (&g.reason, g.string_prefix) {
+                (GrantReason::SharedPrefix { with }, true) => {
+                    v.extend(with.iter().map(|w| w.to_string()))
+                }
+                _ => v.push(g.path.to_string()),
+            }
+        }
+        v
     };
     let mut net = BTreeSet::new();
     for ep in policy.network.endpoints.iter().filter(|e| !e.resolver_only) {

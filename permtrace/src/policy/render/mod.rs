@@ -23,13 +23,14 @@ pub fn json(policy: &Policy) -> String {
 
 /// A grant's value as Node takes it: a directory as `dir/*`, so that it also covers a
 /// directory created after Node started (Node only widens a plain path to `path/*` when it
-/// is a directory at start-up).
+/// is a directory at start-up); a string prefix as `path*`.
 pub fn node_value(g: &Grant) -> String {
     let p = g.path.to_string();
-    match (g.directory, p.as_str()) {
-        (true, "/") => "/*".into(),
-        (true, _) => format!("{p}/*"),
-        (false, _) => p,
+    match (g.string_prefix, g.directory, p.as_str()) {
+        (true, _, _) => format!("{p}*"),
+        (false, true, "/") => "/*".into(),
+        (false, true, _) => format!("{p}/*"),
+        (false, false, _) => p,
     }
 }
 

@@ -75,6 +75,12 @@ fn reason_text(r: &GrantReason) -> String {
              starts with the same string",
             with.iter().map(|w| w.to_string()).collect::<Vec<_>>().join(" and ")
         ),
+        GrantReason::SharedPrefix { with } => format!(
+            "granted as a raw string prefix, standing for {}: Node leaves the directory itself \
+             ungranted when another grant starts with the same string, and their parent is \
+             protected (see the review item)",
+            with.iter().map(|w| w.to_string()).collect::<Vec<_>>().join(" and ")
+        ),
         GrantReason::KeptInternal { why } => format!("kept by --keep-internal ({why})"),
     }
 }
