@@ -184,7 +184,15 @@ fn a_node_process_without_a_script_or_found_running_has_no_start_up() {
     let mut c = Collector::new(Target::default(), Window::default(), Clock::default());
     let program = Some(("/usr/bin/node".into(), vec!["node".into(), "a.js".into()]));
     let state = ProcState::with_cwd("/srv".into());
-    c.seed(100, ProcessSeed { state, program, ..Default::default() }, 0);
+    c.seed(
+        100,
+        ProcessSeed {
+            state,
+            program,
+            ..Default::default()
+        },
+        0,
+    );
     c.ingest(&open(100, "/proc/self/status", ro, 3));
     let cap = c.snapshot(Default::default(), 0);
     assert_eq!(start_up_reads(&cap, "/proc/self/status"), 0);

@@ -12,22 +12,7 @@ use serde_json::Value;
 
 use super::trace;
 
-/// `argv` wrapped to run with `hosts_file` as its /etc/hosts (`unshare -m`, bind mount).
-pub fn with_private_hosts(hosts_file: &Path, argv: &[&str]) -> Vec<String> {
-    let quoted: Vec<String> = argv
-        .iter()
-        .map(|a| format!("'{}'", a.replace('\'', r"'\''")))
-        .collect();
-    let shell = format!(
-        "mount --bind '{}' /etc/hosts && exec {}",
-        hosts_file.display(),
-        quoted.join(" ")
-    );
-    ["unshare", "-m", "sh", "-c", &shell]
-        .iter()
-        .map(|s| s.to_string())
-        .collect()
-}
+pub use crate::common::hosts::with_private_hosts;
 
 /// A `permtrace run` of a node script with a private /etc/hosts, and what it left.
 pub struct HostsTrace {
